@@ -1,0 +1,99 @@
+# Ferry: make drives the five stages. Each stage folder gets a stamp file (.done) when
+# its stage succeeds, and the stamps are make's targets, so make's graph decides what
+# runs; each stage itself decides from its checkpoint and input fingerprint whether
+# anything is left to do, and resumes where a killed run stopped. A failed stage
+# leaves no stamp (and make deletes nothing), so the next make runs it again.
+#
+#   make              install missing system packages, build, migrate the samples, verify
+#   make test         unit and end-to-end tests
+#   make extract|dedupe|map|load|verify   run the pipeline up to that stage
+#   make demo         a demo migration of 20 random sample tickets and 20 articles (seeded)
+#   make clean        remove build output and stage outputs
+#
+# Variables: CONFIG=pipeline.yml  STAGES=stages  SWIFT=swift  DEMO_SIZE=20  DEMO_SEED=1
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+
+CONFIG ?= pipeline.yml
+STAGES ?= stages
+SWIFT ?= swift
+DEMO_SIZE ?= 20
+DEMO_SEED ?= 1
+BIN := .build/release
+APT_PACKAGES := libarchive-dev libsqlite3-dev pkg-config zstd libarchive-tools
+SOURCES := Package.swift $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o -name '*.h')
+SAMPLES := $(wildcard samples/zendesk-export/*.ndjson samples/zendesk-export/help_center/*.ndjson)
+STAGE_FLAGS := --config $(CONFIG) --stages-dir $(STAGES)
+
+# Runs a stage; exit status 3 means "finished, some records rejected" and does not stop make.
+define run_stage
+	@echo "== ferry-$(1)"
+	@status=0; $(BIN)/ferry-$(1) $(STAGE_FLAGS) $(2) || status=$$?; \
+	if [ $$status -eq 3 ]; then echo "ferry-$(1): continuing; rejected records are listed in $(STAGES)/$(1)/part-*.tar.zst rejects.ndjson"; \
+	elif [ $$status -ne 0 ]; then exit $$status; fi; \
+	touch $(STAGES)/$(1)/.done
+endef
+
+.PHONY: all deps build extract dedupe map load verify test demo clean help
+
+all: verify
+	@echo "== done: the sample migration is verified; reports are in $(STAGES)/verify/"
+
+help:
+	@sed -n '1,/^$$/p' Makefile
+
+# System packages: install what is missing with apt-get when we can (root, or sudo
+# without a password); otherwise say exactly what to install.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "Ferry needs these Debian packages:$$missing"; \
+	    echo "Install them with:  sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "== installing$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends$$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "Ferry needs a Swift 6.1+ toolchain on PATH (https://www.swift.org/install/)"; exit 1; }
+
+$(BIN)/.built: $(SOURCES) | deps
+	$(SWIFT) build -c release
+	@touch $@
+
+build: $(BIN)/.built
+
+$(STAGES)/extract/.done: $(BIN)/.built $(CONFIG) $(SAMPLES)
+	$(call run_stage,extract,$(EXTRACT_FLAGS))
+
+$(STAGES)/dedupe/.done: $(STAGES)/extract/.done $(BIN)/.built $(CONFIG)
+	$(call run_stage,dedupe)
+
+$(STAGES)/map/.done: $(STAGES)/dedupe/.done $(BIN)/.built $(CONFIG)
+	$(call run_stage,map)
+
+$(STAGES)/load/.done: $(STAGES)/map/.done $(BIN)/.built $(CONFIG)
+	$(call run_stage,load)
+
+$(STAGES)/verify/.done: $(STAGES)/load/.done $(BIN)/.built
+	$(call run_stage,verify)
+
+extract: $(STAGES)/extract/.done
+dedupe: $(STAGES)/dedupe/.done
+map: $(STAGES)/map/.done
+load: $(STAGES)/load/.done
+verify: $(STAGES)/verify/.done
+
+# A demo migration into its own stage folder: DEMO_SIZE seeded-random tickets and
+# articles with everything they reference, through all five stages.
+demo: build
+	$(MAKE) --no-print-directory verify STAGES=.demo/stages EXTRACT_FLAGS="--sample $(DEMO_SIZE) --seed $(DEMO_SEED)"
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build .demo
+	find $(STAGES) -mindepth 2 -maxdepth 2 ! -name README.md -exec rm -rf {} +

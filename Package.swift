@@ -1,0 +1,83 @@
+// swift-tools-version:6.1
+// Ferry: a self-hosted help desk migration pipeline.
+// Five thin stage executables over library targets that tests call directly.
+import PackageDescription
+
+let package = Package(
+    name: "Ferry",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ferry-extract", targets: ["ferry-extract"]),
+        .executable(name: "ferry-dedupe", targets: ["ferry-dedupe"]),
+        .executable(name: "ferry-map", targets: ["ferry-map"]),
+        .executable(name: "ferry-load", targets: ["ferry-load"]),
+        .executable(name: "ferry-verify", targets: ["ferry-verify"]),
+        .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerryStages", targets: ["FerryStages"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
+    targets: [
+        // libarchive, from the system (Debian: libarchive-dev). Bundles are tar (pax) + zstd.
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        // Canonical model, bundle format, checkpoints, configuration, errors.
+        .target(
+            name: "FerryCore",
+            dependencies: [
+                "CArchive",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Source connector: a folder in the shape of Zendesk's JSON export.
+        .target(name: "FerryZendesk", dependencies: ["FerryCore"]),
+        // Target connector: the SQLite help desk archive (also read back by verify).
+        .target(
+            name: "FerrySQLite",
+            dependencies: [
+                "FerryCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        // The five stages: extract, dedupe, map, load, verify.
+        .target(
+            name: "FerryStages",
+            dependencies: [
+                "FerryCore", "FerryZendesk", "FerrySQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // Shared command-line options and the exit-code policy of every executable.
+        .target(
+            name: "FerryCLI",
+            dependencies: [
+                "FerryCore", "FerryStages",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "ferry-extract", dependencies: ["FerryCLI"]),
+        .executableTarget(name: "ferry-dedupe", dependencies: ["FerryCLI"]),
+        .executableTarget(name: "ferry-map", dependencies: ["FerryCLI"]),
+        .executableTarget(name: "ferry-load", dependencies: ["FerryCLI"]),
+        .executableTarget(name: "ferry-verify", dependencies: ["FerryCLI"]),
+        .testTarget(
+            name: "FerryTests",
+            dependencies: [
+                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryStages",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ]
+)

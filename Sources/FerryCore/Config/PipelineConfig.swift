@@ -1,0 +1,236 @@
+import Foundation
+import Yams
+
+/// `pipeline.yml`, decoded. Every section has defaults so a minimal file works;
+/// docs/pipeline-reference.md describes each key.
+public struct PipelineConfig: Codable, Equatable, Sendable {
+    public var version: Int
+    /// Folder holding one sub-folder per stage. Relative paths are relative to pipeline.yml.
+    public var stagesDir: String
+    public var bundle: BundleSettings
+    public var source: SourceSettings
+    public var dedupe: DedupeSettings
+    public var map: MapSettings
+    public var target: TargetSettings
+
+    enum CodingKeys: String, CodingKey {
+        case version, stagesDir = "stages_dir", bundle, source, dedupe, map, target
+    }
+
+    public init(version: Int = 1, stagesDir: String = "stages", bundle: BundleSettings = .init(), source: SourceSettings = .init(), dedupe: DedupeSettings = .init(), map: MapSettings = .init(), target: TargetSettings = .init()) {
+        self.version = version; self.stagesDir = stagesDir; self.bundle = bundle; self.source = source
+        self.dedupe = dedupe; self.map = map; self.target = target
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decodeIfPresent(Int.self, forKey: .version) ?? 1
+        stagesDir = try c.decodeIfPresent(String.self, forKey: .stagesDir) ?? "stages"
+        bundle = try c.decodeIfPresent(BundleSettings.self, forKey: .bundle) ?? .init()
+        source = try c.decodeIfPresent(SourceSettings.self, forKey: .source) ?? .init()
+        dedupe = try c.decodeIfPresent(DedupeSettings.self, forKey: .dedupe) ?? .init()
+        map = try c.decodeIfPresent(MapSettings.self, forKey: .map) ?? .init()
+        target = try c.decodeIfPresent(TargetSettings.self, forKey: .target) ?? .init()
+    }
+
+    /// Loads and validates pipeline.yml; errors name the file, the key path and what to do.
+    public static func load(from url: URL) throws -> PipelineConfig {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw FerryError.config(file: url.path, detail: "cannot read the file", hint: "pass --config with the path of your pipeline.yml")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let config: PipelineConfig
+        do {
+            config = try YAMLDecoder().decode(PipelineConfig.self, from: text)
+        } catch let error as DecodingError {
+            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(error.reason)", hint: "fix that key; docs/pipeline-reference.md lists every key with an example")
+        } catch {
+            throw FerryError.config(file: url.path, detail: "not valid YAML: \(error)", hint: "check indentation and quoting near the place named")
+        }
+        try config.validate(file: url.path)
+        return config
+    }
+
+    func validate(file: String) throws {
+        guard version == 1 else {
+            throw FerryError.config(file: file, detail: "version: \(version) is not supported", hint: "set version: 1")
+        }
+        guard bundle.partRecords >= 1 else {
+            throw FerryError.config(file: file, detail: "bundle.part_records: must be at least 1", hint: "the default is 50000")
+        }
+        guard (1...19).contains(bundle.zstdLevel) else {
+            throw FerryError.config(file: file, detail: "bundle.zstd_level: \(bundle.zstdLevel) is outside 1...19", hint: "3 is a good default")
+        }
+    }
+
+    /// Canonical JSON of a section, for stage fingerprints: a config change that
+    /// matters to a stage makes that stage redo its work; others stay finished.
+    public static func fingerprintText<T: Encodable>(_ section: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? String(decoding: encoder.encode(section), as: UTF8.self)) ?? ""
+    }
+}
+
+public struct BundleSettings: Codable, Equatable, Sendable {
+    /// Records per part file before a new part starts (a ticket always stays with its comments).
+    public var partRecords: Int
+    public var zstdLevel: Int
+
+    public init(partRecords: Int = 50_000, zstdLevel: Int = 3) {
+        self.partRecords = partRecords; self.zstdLevel = zstdLevel
+    }
+
+    enum CodingKeys: String, CodingKey { case partRecords = "part_records", zstdLevel = "zstd_level" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        partRecords = try c.decodeIfPresent(Int.self, forKey: .partRecords) ?? 50_000
+        zstdLevel = try c.decodeIfPresent(Int.self, forKey: .zstdLevel) ?? 3
+    }
+}
+
+public struct SourceSettings: Codable, Equatable, Sendable {
+    /// Connector name. `zendesk-export` reads a folder in the shape of Zendesk's JSON export.
+    public var type: String
+    /// Folder of the export (relative to pipeline.yml).
+    public var path: String
+    /// Name written into every record's source_system.
+    public var system: String
+
+    public init(type: String = "zendesk-export", path: String = "samples/zendesk-export", system: String = "zendesk") {
+        self.type = type; self.path = path; self.system = system
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decodeIfPresent(String.self, forKey: .type) ?? "zendesk-export"
+        path = try c.decodeIfPresent(String.self, forKey: .path) ?? "samples/zendesk-export"
+        system = try c.decodeIfPresent(String.self, forKey: .system) ?? "zendesk"
+    }
+}
+
+public struct DedupeSettings: Codable, Equatable, Sendable {
+    /// Merge users whose e-mails are equal after trimming and lower-casing.
+    public var mergeUsersByEmail: Bool
+    /// Merge organizations with the same normalised name or a shared domain.
+    public var mergeOrganizations: Bool
+
+    public init(mergeUsersByEmail: Bool = true, mergeOrganizations: Bool = true) {
+        self.mergeUsersByEmail = mergeUsersByEmail; self.mergeOrganizations = mergeOrganizations
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mergeUsersByEmail = "merge_users_by_email", mergeOrganizations = "merge_organizations"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mergeUsersByEmail = try c.decodeIfPresent(Bool.self, forKey: .mergeUsersByEmail) ?? true
+        mergeOrganizations = try c.decodeIfPresent(Bool.self, forKey: .mergeOrganizations) ?? true
+    }
+}
+
+public struct MapSettings: Codable, Equatable, Sendable {
+    /// Source status -> target status. Every status in the data must be listed.
+    public var statuses: [String: String]
+    /// Source priority -> target priority. Every priority in the data must be listed.
+    public var priorities: [String: String]
+    /// Source ticket type -> target type. Every type in the data must be listed.
+    public var types: [String: String]
+    public var agents: AgentMapping
+    /// Source group name -> target group name. Groups mapped to one name are merged.
+    public var groups: [String: String]
+    public var customFields: CustomFieldMapping
+    /// What to do with a reference to a user who is not in the export.
+    public var missingUsers: MissingUserPolicy
+
+    public enum MissingUserPolicy: String, Codable, Sendable {
+        /// Create an inactive placeholder end user "Unknown user <id>" and keep the reference.
+        case placeholder
+        /// Reject the record that refers to the missing user.
+        case reject
+    }
+
+    public init(statuses: [String: String] = [:], priorities: [String: String] = [:], types: [String: String] = [:], agents: AgentMapping = .init(), groups: [String: String] = [:], customFields: CustomFieldMapping = .init(), missingUsers: MissingUserPolicy = .placeholder) {
+        self.statuses = statuses; self.priorities = priorities; self.types = types; self.agents = agents
+        self.groups = groups; self.customFields = customFields; self.missingUsers = missingUsers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case statuses, priorities, types, agents, groups, customFields = "custom_fields", missingUsers = "missing_users"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        statuses = try c.decodeIfPresent([String: String].self, forKey: .statuses) ?? [:]
+        priorities = try c.decodeIfPresent([String: String].self, forKey: .priorities) ?? [:]
+        types = try c.decodeIfPresent([String: String].self, forKey: .types) ?? [:]
+        agents = try c.decodeIfPresent(AgentMapping.self, forKey: .agents) ?? .init()
+        groups = try c.decodeIfPresent([String: String].self, forKey: .groups) ?? [:]
+        customFields = try c.decodeIfPresent(CustomFieldMapping.self, forKey: .customFields) ?? .init()
+        missingUsers = try c.decodeIfPresent(MissingUserPolicy.self, forKey: .missingUsers) ?? .placeholder
+    }
+}
+
+public struct AgentMapping: Codable, Equatable, Sendable {
+    /// E-mail of the agent who takes tickets of unknown, deleted or deactivated agents.
+    public var defaultAgent: String?
+    /// Source agent e-mail -> target agent e-mail.
+    public var map: [String: String]
+    /// Whether tickets of deactivated agents go to the default agent (true) or stay with them.
+    public var reassignInactive: Bool
+
+    public init(defaultAgent: String? = nil, map: [String: String] = [:], reassignInactive: Bool = true) {
+        self.defaultAgent = defaultAgent; self.map = map; self.reassignInactive = reassignInactive
+    }
+
+    enum CodingKeys: String, CodingKey { case defaultAgent = "default", map, reassignInactive = "reassign_inactive" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        defaultAgent = try c.decodeIfPresent(String.self, forKey: .defaultAgent)
+        map = try c.decodeIfPresent([String: String].self, forKey: .map) ?? [:]
+        reassignInactive = try c.decodeIfPresent(Bool.self, forKey: .reassignInactive) ?? true
+    }
+}
+
+public struct CustomFieldMapping: Codable, Equatable, Sendable {
+    /// Source field title (or ID) -> target field key. `~` (null) drops the field.
+    public var fields: [String: String?]
+    /// Fields not listed: `keep` under a key made from their title, `drop`, or `error`.
+    public var unlisted: Unlisted
+
+    public enum Unlisted: String, Codable, Sendable { case keep, drop, error }
+
+    public init(fields: [String: String?] = [:], unlisted: Unlisted = .keep) {
+        self.fields = fields; self.unlisted = unlisted
+    }
+
+    enum CodingKeys: String, CodingKey { case fields, unlisted }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        fields = try c.decodeIfPresent([String: String?].self, forKey: .fields) ?? [:]
+        unlisted = try c.decodeIfPresent(Unlisted.self, forKey: .unlisted) ?? .keep
+    }
+}
+
+public struct TargetSettings: Codable, Equatable, Sendable {
+    /// Connector name. `sqlite` writes Ferry's SQLite help desk archive.
+    public var type: String
+    /// The archive file (relative to pipeline.yml). When absent, `helpdesk.sqlite`
+    /// in the load stage's folder, so a run with another --stages-dir (a demo)
+    /// gets its own archive.
+    public var path: String?
+
+    public init(type: String = "sqlite", path: String? = nil) {
+        self.type = type; self.path = path
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decodeIfPresent(String.self, forKey: .type) ?? "sqlite"
+        path = try c.decodeIfPresent(String.self, forKey: .path)
+    }
+}

@@ -1,0 +1,429 @@
+import FerryCore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// What `HelpDeskArchive.upsert` did with one record. The Int64 is the
+/// record's target id: its `id` in the entity's table.
+public enum LoadOutcome: Equatable, Sendable {
+    /// A new row was written.
+    case created(Int64)
+    /// The content hash changed: the row was rewritten in place (same id) and
+    /// its child rows and search row replaced.
+    case updated(Int64)
+    /// The content hash is the one already loaded: nothing was written.
+    case unchanged(Int64)
+    /// The record could not be loaded (a reference that does not resolve, for
+    /// one); the reason is also in `id_map.reason`. Nothing else was written.
+    case failed(String)
+
+    /// The target id, unless the record failed.
+    public var targetID: Int64? {
+        switch self {
+        case .created(let id), .updated(let id), .unchanged(let id): return id
+        case .failed: return nil
+        }
+    }
+}
+
+/// One row of `id_map`: where a source record went in the archive, and how.
+public struct IDMapEntry: Equatable, Sendable {
+    public enum Status: String, Sendable {
+        case loaded
+        case failed
+    }
+
+    public var entity: EntityType
+    public var sourceID: String
+    /// The row's id in the entity table. Nil for a record that failed before
+    /// it was ever loaded; kept when a later version of a loaded record fails,
+    /// so a fixed version updates the same row.
+    public var targetID: Int64?
+    /// The caller's SHA-256 of the record's canonical JSON, as last attempted.
+    public var contentHash: String?
+    public var status: Status
+    /// Why the record failed; nil when loaded.
+    public var reason: String?
+    /// When the entry last changed (ISO 8601, UTC).
+    public var updatedAt: String
+
+    public init(entity: EntityType, sourceID: String, targetID: Int64?, contentHash: String?, status: Status, reason: String?, updatedAt: String) {
+        self.entity = entity; self.sourceID = sourceID; self.targetID = targetID; self.contentHash = contentHash
+        self.status = status; self.reason = reason; self.updatedAt = updatedAt
+    }
+}
+
+/// Ferry's SQLite help desk archive: the default migration target, and what
+/// `ferry-verify` reads back.
+///
+/// One table per kind of record, keyed by a target id SQLite assigns, with
+/// references stored as target ids; `id_map` ties each (kind, source id) to its
+/// target id and the content hash last loaded, which is what makes loading
+/// idempotent and resumable. The schema is described in docs/sqlite-archive.md.
+///
+/// Writes are batched by the caller: call `upsert`, `storeBlob` and
+/// `markPartLoaded` inside `transaction { }` so a batch costs one commit. Each
+/// call is also atomic on its own (a savepoint), so one bad record never leaves
+/// half its rows behind, inside a batch or outside one.
+///
+/// An archive is used from one thread at a time; calls from other threads wait
+/// their turn on the connection's queue.
+public final class HelpDeskArchive: Sendable {
+    /// The archive file.
+    public let url: URL
+    private let path: String
+    private let queue: DatabaseQueue
+
+    /// Opens the archive at `path`, creating it (and its folder) if needed, and
+    /// brings its schema up to date.
+    ///
+    /// The connection uses WAL with `synchronous = NORMAL`: a commit is an
+    /// append to the WAL without an fsync, and a crash can lose at most the
+    /// last few commits, never corrupt the file; `loaded_parts` and `id_map`
+    /// are committed with the rows they describe, so a load resumes correctly.
+    public init(path: URL) throws {
+        url = path
+        self.path = path.path
+        let folder = path.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw FerryError.io(path: folder.path, detail: "cannot create the archive's folder: \(error.localizedDescription)")
+        }
+
+        var config = Configuration()
+        config.label = "ferry-archive"
+        config.journalMode = .wal
+        config.foreignKeysEnabled = true
+        // Another process writing (a second load) waits a little, then fails as "locked".
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: """
+                PRAGMA synchronous = NORMAL;
+                PRAGMA cache_size = -65536;
+                PRAGMA temp_store = MEMORY;
+                """)
+        }
+        let archivePath = self.path
+        do {
+            queue = try DatabaseQueue(path: archivePath, configuration: config)
+            try queue.writeWithoutTransaction { db in
+                let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                let tableCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+                guard appID == ArchiveSchema.applicationID || (appID == 0 && tableCount == 0) else {
+                    throw FerryError.usage("\(archivePath) is an SQLite database but not a Ferry help desk archive; give the archive a path of its own")
+                }
+            }
+            let migrator = ArchiveSchema.migrator
+            try migrator.migrate(queue)
+            if try queue.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw FerryError.usage("\(archivePath) was written by a newer version of Ferry; use that version (or a new archive)")
+            }
+        } catch let error as DatabaseError {
+            throw ArchiveErrors.map(error, path: archivePath)
+        }
+    }
+
+    /// Runs `body` on the connection. Reentrant, so the methods below work
+    /// both inside `transaction { }` and on their own.
+    private func access<T>(_ body: (Connection) throws -> T) throws -> T {
+        let path = self.path
+        do {
+            return try queue.unsafeReentrantWrite { db in try body(Connection(db: db, path: path)) }
+        } catch let error as DatabaseError {
+            throw ArchiveErrors.map(error, path: path)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Runs `body` as one write transaction (BEGIN IMMEDIATE ... COMMIT): the
+    /// caller's batch of records commits together, or not at all if `body`
+    /// throws (the error is rethrown). IMMEDIATE takes the write lock up front,
+    /// so a concurrent writer is reported at once instead of at commit.
+    /// Nested calls become savepoints of the outer transaction.
+    public func transaction(_ body: () throws -> Void) throws {
+        try access { c in try c.atomically("ferry_batch") { try body() } }
+    }
+
+    static let idMapLookupSQL = "SELECT target_id, content_hash, status, reason, updated_at FROM id_map WHERE entity = ? AND source_id = ?"
+    static let idMapLoadedSQL = """
+        INSERT INTO id_map (entity, source_id, target_id, content_hash, status, reason, updated_at)
+        VALUES (?, ?, ?, ?, 'loaded', NULL, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ON CONFLICT (entity, source_id) DO UPDATE SET target_id = excluded.target_id,
+            content_hash = excluded.content_hash, status = 'loaded', reason = NULL, updated_at = excluded.updated_at
+        """
+    static let idMapFailedSQL = """
+        INSERT INTO id_map (entity, source_id, target_id, content_hash, status, reason, updated_at)
+        VALUES (?, ?, ?, ?, 'failed', ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ON CONFLICT (entity, source_id) DO UPDATE SET target_id = excluded.target_id,
+            content_hash = excluded.content_hash, status = 'failed', reason = excluded.reason, updated_at = excluded.updated_at
+        """
+    static let searchSQL = "INSERT OR REPLACE INTO search (rowid, entity, target_id, title, body) VALUES (?, ?, ?, ?, ?)"
+
+    /// Inserts or updates one record, keyed by (entity, source id) in `id_map`.
+    ///
+    /// - `contentHash` is the caller's SHA-256 of the record's canonical JSON.
+    ///   The same hash as the one loaded means the row is already right:
+    ///   `.unchanged`, and nothing is written (re-running a load is cheap).
+    /// - A different hash rewrites the row in place, keeping its target id
+    ///   (so references to it stay valid), and replaces its child rows
+    ///   (collaborators, custom field values, translations) and search row:
+    ///   `.updated`. A record never loaded before is `.created`.
+    /// - References in the record (organizationID, requesterID, ccIDs,
+    ///   custom field ids, parentID, ...) are source ids, resolved through
+    ///   `id_map` to loaded records of the referenced kind. One that does not
+    ///   resolve fails the record: `.failed("requester_id 2999: no user with
+    ///   that source id was loaded")`, recorded in `id_map` with status
+    ///   'failed'; no entity row is written or changed. A failed record is
+    ///   retried whenever it is upserted again, whatever its hash.
+    ///
+    /// Throws only for problems with the archive itself (disk full, locked,
+    /// damaged), never for the record's data.
+    public func upsert<R: CanonicalRecord>(_ record: R, contentHash: String) throws -> LoadOutcome {
+        guard let storable = record as? any ArchiveRecord else {
+            throw FerryError.internalError("the SQLite archive has no table for \(R.entity.rawValue) (\(R.self))")
+        }
+        return try access { c in try Self.upsert(storable, contentHash: contentHash, c) }
+    }
+
+    private static func upsert<A: ArchiveRecord>(_ record: A, contentHash: String, _ c: Connection) throws -> LoadOutcome {
+        let spec = A.table
+        let entity = SQLValue.text(spec.entity.rawValue)
+        let sourceID = SQLValue.text(record.id)
+        let existing = try c.queryOne(idMapLookupSQL, [entity, sourceID]) { r in
+            (target: r.optionalInt64(), hash: r.optionalText(), status: r.optionalText())
+        }
+        if let existing, existing.status == IDMapEntry.Status.loaded.rawValue,
+           let target = existing.target, existing.hash == contentHash {
+            return .unchanged(target)
+        }
+
+        let plan: RowPlan
+        do {
+            plan = try record.plan(References(connection: c))
+        } catch let problem as RecordProblem {
+            try c.execute(idMapFailedSQL, [entity, sourceID, SQLValue(existing?.target), .text(contentHash), .text(problem.reason)])
+            return .failed(problem.reason)
+        }
+
+        return try c.atomically {
+            let row: [SQLValue] = [.text(record.sourceSystem), sourceID] + plan.values
+            var target: Int64?
+            if let old = existing?.target {
+                try c.execute(spec.updateSQL, row + [.int(old), sourceID])
+                if c.changes > 0 {
+                    target = old
+                    for child in spec.children {
+                        try c.execute("DELETE FROM \(child.table) WHERE \(child.parentColumn) = ?", [.int(old)])
+                    }
+                }
+                // No change: the row was deleted outside Ferry; write it anew below.
+            }
+            let outcome: LoadOutcome
+            if let target {
+                outcome = .updated(target)
+            } else {
+                try c.execute(spec.insertSQL, row)
+                target = c.lastInsertedRowID
+                outcome = .created(target!)
+            }
+            let id = target!
+            try plan.writeChildren?(c, id)
+            if let code = spec.searchCode, let search = plan.search {
+                try c.execute(searchSQL, [.int(id * 4 + code), entity, .int(id), .text(search.title), .text(search.body)])
+            }
+            try c.execute(idMapLoadedSQL, [entity, sourceID, .int(id), .text(contentHash)])
+            return outcome
+        }
+    }
+
+    // MARK: - Loaded parts
+
+    /// Whether the load stage already committed this input part (with this
+    /// exact content) into the archive, so a resumed load can skip it.
+    public func isPartLoaded(fingerprint: String, part: String, contentDigest: String) throws -> Bool {
+        try access { c in
+            try c.queryOne("SELECT 1 FROM loaded_parts WHERE fingerprint = ? AND part = ? AND content_digest = ?",
+                           [.text(fingerprint), .text(part), .text(contentDigest)]) { _ in true } ?? false
+        }
+    }
+
+    /// Records that a part is loaded. Call it inside the transaction that wrote
+    /// the part's rows, so the two commit together.
+    public func markPartLoaded(fingerprint: String, part: String, contentDigest: String) throws {
+        try access { c in
+            try c.execute("""
+                INSERT INTO loaded_parts (fingerprint, part, content_digest, loaded_at)
+                VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+                ON CONFLICT (fingerprint, part) DO UPDATE SET content_digest = excluded.content_digest, loaded_at = excluded.loaded_at
+                """, [.text(fingerprint), .text(part), .text(contentDigest)])
+        }
+    }
+
+    // MARK: - Reading back (ferry-verify)
+
+    /// The target id of a loaded record; nil when it was never loaded or its
+    /// last attempt failed.
+    public func targetID(_ entity: EntityType, sourceID: String) throws -> Int64? {
+        try access { c in
+            try c.queryOne(References.lookupSQL, [.text(entity.rawValue), .text(sourceID)]) { try $0.int64() }
+        }
+    }
+
+    /// The `id_map` row of a record, loaded or failed; nil when never seen.
+    public func idMapEntry(_ entity: EntityType, sourceID: String) throws -> IDMapEntry? {
+        try access { c in
+            try c.queryOne(Self.idMapLookupSQL, [.text(entity.rawValue), .text(sourceID)]) { r in
+                let target = r.optionalInt64(), hash = r.optionalText(), statusText = try r.text()
+                guard let status = IDMapEntry.Status(rawValue: statusText) else {
+                    throw FerryError.badInput(file: c.path, line: nil, detail: "damaged archive: id_map.status \(statusText)")
+                }
+                return IDMapEntry(entity: entity, sourceID: sourceID, targetID: target, contentHash: hash,
+                                  status: status, reason: r.optionalText(), updatedAt: try r.text())
+            }
+        }
+    }
+
+    /// Rebuilds a loaded record from the archive's rows, with references
+    /// translated back to source ids, so verify can compare it (==) with the
+    /// bundle's record. Nil when the record is not loaded (never seen, or its
+    /// last attempt failed).
+    public func fetch<R: CanonicalRecord>(_ type: R.Type, sourceID: String) throws -> R? {
+        guard let storable = type as? any ArchiveRecord.Type else {
+            throw FerryError.internalError("the SQLite archive has no table for \(R.entity.rawValue) (\(R.self))")
+        }
+        return try access { c in
+            guard let target = try c.queryOne(References.lookupSQL, [.text(R.entity.rawValue), .text(sourceID)], { try $0.int64() })
+            else { return nil }
+            return try storable.read(c, targetID: target) as? R
+        }
+    }
+
+    /// How many comments the archive holds for a ticket (0 if the ticket is not loaded).
+    public func commentCount(ticketSourceID: String) throws -> Int {
+        try access { c in
+            try c.queryOne("""
+                SELECT count(*) FROM comments WHERE ticket_id =
+                    (SELECT target_id FROM id_map WHERE entity = 'tickets' AND source_id = ?)
+                """, [.text(ticketSourceID)]) { try $0.int() } ?? 0
+        }
+    }
+
+    /// Rows in an entity's table.
+    public func rowCount(_ entity: EntityType) throws -> Int {
+        try access { c in
+            try c.queryOne("SELECT count(*) FROM \"\(TableSpec.of(entity).name)\"") { try $0.int() } ?? 0
+        }
+    }
+
+    /// Rows of the full-text `search` table matching an FTS5 query
+    /// (`"refund"`, `"refund AND invoice"`, `"title: printer"`).
+    public func searchCount(matching query: String) throws -> Int {
+        try access { c in
+            do {
+                return try c.queryOne("SELECT count(*) FROM search WHERE search MATCH ?", [.text(query)]) { try $0.int() } ?? 0
+            } catch FerryError.internalError(let message) {
+                throw FerryError.usage("search query \(query): \(message)")
+            }
+        }
+    }
+}
+
+extension HelpDeskArchive {
+    // MARK: - Blobs
+
+    /// Bytes per read when streaming a blob out of the archive.
+    static let readChunkSize = 64 * 1024
+
+    /// Stores attachment bytes under their SHA-256, streaming them into the
+    /// row so no file is ever held in memory whole: a row with a zeroblob of
+    /// `size` bytes is inserted, then `produce` is handed a sink, and every
+    /// chunk it passes is written at the next offset with `sqlite3_blob_write`.
+    ///
+    /// Content-addressed: when `sha256` is already stored this is a no-op
+    /// (`produce` is not called), so identical files cost their bytes once.
+    /// The bytes are hashed on the way in; if they are not exactly `size`
+    /// bytes with that SHA-256, nothing is stored and `FerryError.badInput` is
+    /// thrown, so a blob row's key always matches its content.
+    ///
+    /// SQLite caps one value at its length limit (1 GB by default); a larger
+    /// file is refused with a clear error.
+    public func storeBlob(sha256: String, size: UInt64, _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        try access { c in
+            if try c.queryOne("SELECT 1 FROM blobs WHERE sha256 = ?", [.text(sha256)], { _ in true }) == true { return }
+            let limit = UInt64(sqlite3_limit(c.handle, SQLITE_LIMIT_LENGTH, -1))
+            guard size <= limit, size <= UInt64(Int32.max) else {
+                throw FerryError.badInput(file: "blobs/\(sha256)", line: nil,
+                                          detail: "\(size) bytes is more than the SQLite archive can hold in one value (\(limit) bytes)")
+            }
+            try c.atomically {
+                try c.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, zeroblob(?))",
+                              [.text(sha256), SQLValue(size), SQLValue(size)])
+                let rowid = c.lastInsertedRowID
+                var blob: OpaquePointer?
+                defer { if blob != nil { sqlite3_blob_close(blob) } }
+                if size > 0 {
+                    let code = sqlite3_blob_open(c.handle, "main", "blobs", "data", rowid, 1, &blob)
+                    guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_open(blobs.data)") }
+                }
+                var offset: UInt64 = 0
+                var hasher = SHA256Stream()
+                try produce { chunk in
+                    guard chunk.count > 0 else { return }
+                    guard offset + UInt64(chunk.count) <= size, let blob, let base = chunk.baseAddress else {
+                        throw FerryError.badInput(file: "blobs/\(sha256)", line: nil,
+                                                  detail: "more bytes than the \(size) announced")
+                    }
+                    let code = sqlite3_blob_write(blob, base, Int32(chunk.count), Int32(offset))
+                    guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_write(blobs.data)") }
+                    hasher.update(chunk)
+                    offset += UInt64(chunk.count)
+                }
+                let digest = hasher.hexDigest()
+                guard offset == size, digest == sha256.lowercased() else {
+                    throw FerryError.badInput(file: "blobs/\(sha256)", line: nil,
+                                              detail: "expected \(size) bytes with SHA-256 \(sha256), got \(offset) bytes with SHA-256 \(digest)")
+                }
+                if let handle = blob {
+                    blob = nil
+                    let code = sqlite3_blob_close(handle)
+                    guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_close(blobs.data)") }
+                }
+            }
+        }
+    }
+
+    public func hasBlob(_ sha256: String) throws -> Bool {
+        try access { c in
+            try c.queryOne("SELECT 1 FROM blobs WHERE sha256 = ?", [.text(sha256)]) { _ in true } ?? false
+        }
+    }
+
+    /// Streams a stored blob through SHA-256 (64 KiB at a time) and returns
+    /// the digest and byte count of what is actually stored, so verify checks
+    /// the bytes rather than trusting the key. Nil if no blob has that key.
+    public func blobDigest(_ sha256: String) throws -> (sha256: String, size: UInt64)? {
+        try access { c in
+            guard let rowid = try c.queryOne("SELECT rowid FROM blobs WHERE sha256 = ?", [.text(sha256)], { try $0.int64() })
+            else { return nil }
+            var blob: OpaquePointer?
+            let code = sqlite3_blob_open(c.handle, "main", "blobs", "data", rowid, 0, &blob)
+            guard code == SQLITE_OK, let blob else { throw c.error(code, sql: "sqlite3_blob_open(blobs.data)") }
+            defer { sqlite3_blob_close(blob) }
+            let total = Int(sqlite3_blob_bytes(blob))
+            var hasher = SHA256Stream()
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunkSize, alignment: 16)
+            defer { buffer.deallocate() }
+            var offset = 0
+            while offset < total {
+                let count = min(Self.readChunkSize, total - offset)
+                let code = sqlite3_blob_read(blob, buffer.baseAddress, Int32(count), Int32(offset))
+                guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_read(blobs.data)") }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                offset += count
+            }
+            return (hasher.hexDigest(), UInt64(total))
+        }
+    }
+}

@@ -1,0 +1,455 @@
+import FerryCore
+import Foundation
+import GRDB
+
+/// `ferry-map`: applies pipeline.yml's `map` section and writes target-shaped parts.
+///
+/// A first pass reads every part and checks that the mapping covers the data:
+/// every status, priority and type value, an agent for every assignee that
+/// needs one, the default agent. If anything is unmapped the stage stops before
+/// writing a single part, listing every unmapped value with how often and where
+/// it occurs, so nothing half-mapped ever reaches the load.
+///
+/// Records keep their source IDs and references; "target-shaped" means their
+/// values are in the target's vocabulary (statuses, agents, groups, field keys).
+/// References to users missing from the export get an inactive placeholder
+/// user (or a reject, as configured) so no reference dangles into the load.
+public struct MapStage {
+    public let context: PipelineContext
+    public let reporter: Reporter
+
+    public init(context: PipelineContext, reporter: Reporter) {
+        self.context = context
+        self.reporter = reporter
+    }
+
+    public func run() throws -> StageResult {
+        let settings = context.config.map
+        let runner = PartwiseRunner(stage: .map, context: context, reporter: reporter,
+                                    settingsText: "map v1\n" + PipelineConfig.fingerprintText(settings))
+        var plan: MapPlan?
+        return try runner.run(
+            prepare: { input in
+                let built = try MapPlan(directory: context.stage(.map), settings: settings)
+                try built.scan(parts: input.parts, reporter: reporter)
+                try built.checkCoverage(configFile: context.configName, reporter: reporter)
+                plan = built
+            },
+            transform: { _, reader, writer, counts in
+                try plan!.transform(partNumber: writer.part, reader: reader, writer: writer, counts: &counts)
+            })
+    }
+}
+
+/// Where a value occurs, kept for the unmapped-values report.
+struct Occurrences {
+    var count = 0
+    var examples: [String] = []
+
+    mutating func add(_ example: @autoclosure () -> String) {
+        count += 1
+        if examples.count < 3 { examples.append(example()) }
+    }
+
+    var text: String { "\(count) record(s), e.g. " + examples.joined(separator: ", ") }
+}
+
+/// What the map stage does with one record.
+enum MapOutcome {
+    case keep
+    case reject(String)
+    case merge(String, String)
+    case skip(String)
+}
+
+/// The map stage's first-pass findings and the rules that follow from them.
+final class MapPlan {
+    let settings: MapSettings
+    let scratch: ScratchIndex
+    let codec = RecordCodec()
+    var statuses: [String: Occurrences] = [:]
+    var priorities: [String: Occurrences] = [:]
+    var types: [String: Occurrences] = [:]
+    var defaultAgentID: String?
+    /// Agent e-mail (lower-cased) -> target agent's source id, for agents.map.
+    var agentTargets: [String: String] = [:]
+    var sourceSystem = "unknown"
+
+    init(directory: StageDirectory, settings: MapSettings) throws {
+        self.settings = settings
+        scratch = try ScratchIndex(directory: directory, name: "map-index", schema: """
+            CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role TEXT, active INTEGER) WITHOUT ROWID;
+            CREATE INDEX users_email ON users(email);
+            CREATE TABLE orgs(id TEXT PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE groups(id TEXT PRIMARY KEY, name TEXT, seq INTEGER, target TEXT, survivor TEXT) WITHOUT ROWID;
+            CREATE TABLE fields(id TEXT PRIMARY KEY, title TEXT, key TEXT, dropped INTEGER) WITHOUT ROWID;
+            CREATE TABLE user_refs(id TEXT PRIMARY KEY, part INTEGER, example TEXT) WITHOUT ROWID;
+            CREATE TABLE assignees(id TEXT PRIMARY KEY, count INTEGER, example TEXT) WITHOUT ROWID;
+            CREATE TABLE placeholders(id TEXT PRIMARY KEY, part INTEGER, example TEXT) WITHOUT ROWID;
+            CREATE INDEX placeholders_part ON placeholders(part);
+            """)
+    }
+
+    // MARK: pass 1
+
+    func scan(parts: [URL], reporter: Reporter) throws {
+        var groupSeq = 0
+        try scratch.queue.write { db in
+            let users = try db.cachedStatement(sql: "INSERT OR IGNORE INTO users(id, email, role, active) VALUES (?, ?, ?, ?)")
+            let orgs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO orgs(id) VALUES (?)")
+            let groups = try db.cachedStatement(sql: "INSERT OR IGNORE INTO groups(id, name, seq) VALUES (?, ?, ?)")
+            let fields = try db.cachedStatement(sql: "INSERT OR IGNORE INTO fields(id, title) VALUES (?, ?)")
+            let refs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO user_refs(id, part, example) VALUES (?, ?, ?)")
+            let assignees = try db.cachedStatement(sql: "INSERT INTO assignees(id, count, example) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET count = count + 1")
+            for (index, url) in parts.enumerated() {
+                let part = index + 1
+                let reader = try BundleReader(url: url)
+                sourceSystem = reader.manifest.sourceSystem
+                let file = url.lastPathComponent
+                try reader.read(line: { member, line, _ in
+                    guard let entity = EntityType(memberName: member) else { return }
+                    switch entity {
+                    case .users:
+                        guard let u = try? self.codec.decode(User.self, line) else { return }
+                        try users.execute(arguments: [u.id, Cleaning.normalizeEmail(u.email), u.role.rawValue, u.active])
+                    case .organizations:
+                        guard let o = try? self.codec.decode(Organization.self, line) else { return }
+                        try orgs.execute(arguments: [o.id])
+                    case .groups:
+                        guard let g = try? self.codec.decode(Group.self, line) else { return }
+                        groupSeq += 1
+                        try groups.execute(arguments: [g.id, g.name, groupSeq])
+                    case .ticketFields:
+                        guard let f = try? self.codec.decode(TicketField.self, line) else { return }
+                        try fields.execute(arguments: [f.id, f.title])
+                    case .tickets:
+                        guard let t = try? self.codec.decode(Ticket.self, line) else { return }
+                        let example = "ticket \(t.id) in \(file)"
+                        self.statuses[t.status, default: Occurrences()].add(example)
+                        if let p = t.priority { self.priorities[p, default: Occurrences()].add(example) }
+                        if let ty = t.type { self.types[ty, default: Occurrences()].add(example) }
+                        for id in [t.requesterID, t.submitterID].compactMap({ $0 }) + t.ccIDs + t.followerIDs {
+                            try refs.execute(arguments: [id, part, example])
+                        }
+                        if let a = t.assigneeID { try assignees.execute(arguments: [a, example]) }
+                    case .comments:
+                        guard let c = try? self.codec.decode(Comment.self, line), let author = c.authorID else { return }
+                        try refs.execute(arguments: [author, part, "comment \(c.id) of ticket \(c.ticketID) in \(file)"])
+                    case .kbArticles:
+                        guard let a = try? self.codec.decode(KBArticle.self, line), let author = a.authorID else { return }
+                        try refs.execute(arguments: [author, part, "article \(a.id) in \(file)"])
+                    default:
+                        return
+                    }
+                })
+                reporter.progress(done: part, total: parts.count, unit: "parts scanned")
+            }
+            try db.execute(sql: "INSERT INTO placeholders(id, part, example) SELECT id, part, example FROM user_refs WHERE id NOT IN (SELECT id FROM users)")
+            try resolveGroupsAndFields(db)
+        }
+    }
+
+    private func resolveGroupsAndFields(_ db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM groups ORDER BY seq") {
+            let id: String = row["id"], name: String = row["name"]
+            try db.execute(sql: "UPDATE groups SET target = ? WHERE id = ?", arguments: [settings.groups[name] ?? name, id])
+        }
+        try db.execute(sql: """
+            UPDATE groups SET survivor = (SELECT g2.id FROM groups g2 WHERE g2.target = groups.target ORDER BY g2.seq LIMIT 1)
+            """)
+        for row in try Row.fetchAll(db, sql: "SELECT id, title FROM fields") {
+            let id: String = row["id"], title: String = row["title"]
+            let key: String?
+            let dropped: Bool
+            if let entry = settings.customFields.fields[title] ?? settings.customFields.fields[id] {
+                key = entry
+                dropped = entry == nil
+            } else {
+                switch settings.customFields.unlisted {
+                case .keep, .error: key = Self.slug(title); dropped = false
+                case .drop: key = nil; dropped = true
+                }
+            }
+            try db.execute(sql: "UPDATE fields SET key = ?, dropped = ? WHERE id = ?", arguments: [key, dropped, id])
+        }
+    }
+
+    /// "Order number" -> "order_number": a key made from a title for fields the map does not name.
+    static func slug(_ title: String) -> String {
+        var out = ""
+        for scalar in title.lowercased().unicodeScalars {
+            if CharacterSet.alphanumerics.contains(scalar) { out.unicodeScalars.append(scalar) }
+            else if !out.hasSuffix("_") { out.append("_") }
+        }
+        while out.hasSuffix("_") { out.removeLast() }
+        while out.hasPrefix("_") { out.removeFirst() }
+        return out.isEmpty ? "field" : out
+    }
+
+    /// Collects every gap between the data and the mapping; throws one error listing all of them.
+    func checkCoverage(configFile: String, reporter: Reporter) throws {
+        var problems: [String] = []
+        func cover(_ name: String, _ map: [String: String], _ seen: [String: Occurrences]) {
+            if map.isEmpty {
+                if !seen.isEmpty { reporter.info("map.\(name): no map given, values kept as they are (\(seen.keys.sorted().joined(separator: ", ")))") }
+                return
+            }
+            let missing = seen.keys.filter { map[$0] == nil }.sorted()
+            guard !missing.isEmpty else { return }
+            problems.append("map.\(name) has no entry for:")
+            for value in missing { problems.append("    \"\(value)\": \(seen[value]!.text)") }
+        }
+        cover("statuses", settings.statuses, statuses)
+        cover("priorities", settings.priorities, priorities)
+        cover("types", settings.types, types)
+
+        try scratch.queue.read { db in
+            func staff(email: String) throws -> (id: String, active: Bool)? {
+                guard let row = try Row.fetchOne(db, sql: "SELECT id, active FROM users WHERE email = ? AND role != 'end_user' ORDER BY active DESC, id LIMIT 1", arguments: [email.lowercased()]) else { return nil }
+                return (row["id"], row["active"])
+            }
+            if let email = settings.agents.defaultAgent {
+                if let found = try staff(email: email), found.active {
+                    defaultAgentID = found.id
+                } else {
+                    problems.append("map.agents.default: \(email) is not an active agent or admin in the export; name one who is")
+                }
+            }
+            for (from, to) in settings.agents.map.sorted(by: { $0.key < $1.key }) {
+                if let found = try staff(email: to), found.active {
+                    agentTargets[from.lowercased()] = found.id
+                } else {
+                    problems.append("map.agents.map: \(from) -> \(to): \(to) is not an active agent or admin in the export")
+                }
+                if try staff(email: from) == nil {
+                    reporter.warning("map.agents.map: \(from) matches no agent in the export; the entry has no effect")
+                }
+            }
+            var needDefault: [String] = []
+            for row in try Row.fetchAll(db, sql: "SELECT a.id, a.count, a.example, u.email, u.role, u.active FROM assignees a LEFT JOIN users u ON u.id = a.id ORDER BY a.id") {
+                let id: String = row["id"], count: Int = row["count"], example: String = row["example"]
+                let resolution = resolveAssignee(id: id, email: row["email"], role: row["role"], active: row["active"])
+                if case .needsDefault(let why) = resolution, defaultAgentID == nil {
+                    needDefault.append("    assignee \(id) (\(why)): \(count) ticket(s), e.g. \(example)")
+                }
+            }
+            if !needDefault.isEmpty {
+                problems.append("map.agents.default is not set (or not usable), but these assignees need it:")
+                problems += needDefault
+            }
+            let missingFields = try Row.fetchAll(db, sql: "SELECT id, title FROM fields ORDER BY id")
+            for (key, _) in settings.customFields.fields.sorted(by: { $0.key < $1.key })
+            where !missingFields.contains(where: { ($0["title"] as String) == key || ($0["id"] as String) == key }) {
+                reporter.warning("map.custom_fields.fields: \"\(key)\" matches no ticket field title or id; the entry has no effect")
+            }
+            if settings.customFields.unlisted == .error {
+                let unlisted = missingFields.filter { settings.customFields.fields[$0["title"] as String] == nil && settings.customFields.fields[$0["id"] as String] == nil }
+                if !unlisted.isEmpty {
+                    problems.append("map.custom_fields.unlisted is error, and these fields are not listed in map.custom_fields.fields:")
+                    for row in unlisted { problems.append("    \"\(row["title"] as String)\" (id \(row["id"] as String))") }
+                }
+            }
+            for name in settings.groups.keys.sorted() where try Int.fetchOne(db, sql: "SELECT count(*) FROM groups WHERE name = ?", arguments: [name]) == 0 {
+                reporter.warning("map.groups: \"\(name)\" matches no group name in the export; the entry has no effect")
+            }
+            let placeholders = try Int.fetchOne(db, sql: "SELECT count(*) FROM placeholders") ?? 0
+            if placeholders > 0 {
+                let example = try String.fetchOne(db, sql: "SELECT 'user ' || id || ' (referenced by ' || example || ')' FROM placeholders ORDER BY id LIMIT 1") ?? ""
+                switch settings.missingUsers {
+                case .placeholder: reporter.info("\(placeholders) referenced user(s) are not in the export; each gets an inactive placeholder user, e.g. \(example)")
+                case .reject: reporter.warning("\(placeholders) referenced user(s) are not in the export; records referring to them are rejected (map.missing_users: reject), e.g. \(example)")
+                }
+            }
+        }
+        if !problems.isEmpty {
+            throw FerryError.unmappedValues(report: """
+                \(configFile): the mapping does not cover the data; nothing was written.
+                  \(problems.joined(separator: "\n  "))
+                  what to do: add the missing entries to the map section of \(configFile) (docs/pipeline-reference.md shows each) and run ferry-map again.
+                """)
+        }
+    }
+
+    enum AssigneeResolution {
+        case keep
+        case agent(String, reason: String)
+        case needsDefault(String)
+    }
+
+    func resolveAssignee(id: String, email: String?, role: String?, active: Bool?) -> AssigneeResolution {
+        guard let role else { return .needsDefault("not in the export") }
+        if let email, let target = agentTargets[email] { return .agent(target, reason: "map.agents.map: \(email)") }
+        if role == UserRole.endUser.rawValue { return .needsDefault("an end user, not an agent") }
+        if active == false && settings.agents.reassignInactive { return .needsDefault("deactivated agent \(email ?? "without e-mail")") }
+        return .keep
+    }
+
+    // MARK: pass 2
+
+    func transform(partNumber: Int, reader: BundleReader, writer: BundleWriter, counts: inout StageCounts) throws {
+        let partURL = reader.url
+        try scratch.queue.inDatabase { db in
+            let userLookup = try db.cachedStatement(sql: "SELECT email, role, active FROM users WHERE id = ?")
+            let placeholderLookup = try db.cachedStatement(sql: "SELECT 1 FROM placeholders WHERE id = ?")
+            let orgLookup = try db.cachedStatement(sql: "SELECT 1 FROM orgs WHERE id = ?")
+            let groupLookup = try db.cachedStatement(sql: "SELECT name, target, survivor FROM groups WHERE id = ?")
+            let fieldLookup = try db.cachedStatement(sql: "SELECT key, dropped, title FROM fields WHERE id = ?")
+            var rejectedTickets = Set<String>()
+            var rejectedComments = Set<String>()
+            var placeholdersEmitted = false
+
+            func isPlaceholder(_ id: String) throws -> Bool { try Row.fetchOne(placeholderLookup, arguments: [id]) != nil }
+
+            /// Placeholders go into the part that first refers to them, before any ticket of it.
+            func emitPlaceholders() throws {
+                guard !placeholdersEmitted else { return }
+                placeholdersEmitted = true
+                guard settings.missingUsers == .placeholder else { return }
+                for row in try Row.fetchAll(db, sql: "SELECT id, example FROM placeholders WHERE part = ? ORDER BY id", arguments: [partNumber]) {
+                    let id: String = row["id"], example: String = row["example"]
+                    try writer.write(User(id: id, sourceSystem: sourceSystem, name: "Unknown user \(id)", role: .endUser,
+                                          active: false, tags: ["ferry-placeholder"]))
+                    try writer.change(FieldChange(entity: .users, recordID: id, field: "id", before: .null, after: .string(id),
+                                                  reason: "placeholder: user \(id) is referenced (\(example)) but not in the export"))
+                    counts[.users].created += 1
+                    counts[.users].written += 1
+                }
+            }
+
+            func reject(_ entity: EntityType, _ id: String, _ number: Int, field: String?, _ reason: String) throws {
+                try writer.reject(Reject(stage: "map", file: "\(partURL.lastPathComponent)/\(entity.memberName)", line: number,
+                                         entity: entity, recordID: id, field: field, reason: reason))
+                counts[entity].rejected += 1
+            }
+
+            /// A missing user: nil when the reference is fine, else the reject reason.
+            func missingUser(_ id: String?, _ field: String) throws -> String? {
+                guard let id, settings.missingUsers == .reject, try isPlaceholder(id) else { return nil }
+                return "\(field) \(id) is not in the export (map.missing_users: reject)"
+            }
+
+            func handle<R: CanonicalRecord>(_ type: R.Type, _ line: Data, _ number: Int, _ member: String, map: (inout R) throws -> MapOutcome) throws {
+                counts[R.entity].read += 1
+                var record: R
+                do {
+                    record = try codec.decode(type, line)
+                } catch {
+                    try writer.reject(.undecodable(stage: .map, part: partURL, member: member, line: number, entity: R.entity, error: error, raw: line))
+                    counts[R.entity].rejected += 1
+                    return
+                }
+                switch try map(&record) {
+                case .keep:
+                    try writer.write(record)
+                    counts[R.entity].written += 1
+                case .reject(let reason):
+                    try reject(R.entity, record.id, number, field: nil, reason)
+                case .merge(let survivor, let reason):
+                    try writer.merge(Merge(entity: R.entity, mergedID: record.id, survivorID: survivor, reason: reason))
+                    counts[R.entity].merged += 1
+                case .skip(let reason):
+                    try writer.skip(Skip(entity: R.entity, recordID: record.id, reason: reason))
+                    counts[R.entity].filtered += 1
+                }
+            }
+
+            try reader.read(line: { member, line, number in
+                guard let entity = EntityType(memberName: member) else { return }
+                if entity > .users { try emitPlaceholders() }
+                switch entity {
+                case .organizations: try handle(Organization.self, line, number, member) { _ in .keep }
+                case .users: try handle(User.self, line, number, member) { _ in .keep }
+                case .groups:
+                    try handle(Group.self, line, number, member) { group in
+                        let row = try Row.fetchOne(groupLookup, arguments: [group.id])
+                        let target: String = row?["target"] ?? group.name
+                        let survivor: String = row?["survivor"] ?? group.id
+                        if survivor != group.id {
+                            return .merge(survivor, "map.groups: \"\(group.name)\" maps to \"\(target)\", which group \(survivor) already becomes")
+                        }
+                        group.name = target
+                        return .keep
+                    }
+                case .ticketFields:
+                    try handle(TicketField.self, line, number, member) { field in
+                        let row = try Row.fetchOne(fieldLookup, arguments: [field.id])
+                        if row?["dropped"] == true { return .skip("map.custom_fields drops \"\(field.title)\"") }
+                        field.key = row?["key"] ?? MapPlan.slug(field.title)
+                        return .keep
+                    }
+                case .tickets:
+                    try handle(Ticket.self, line, number, member) { ticket in
+                        for (field, id) in [("requester_id", ticket.requesterID), ("submitter_id", ticket.submitterID)] {
+                            if let reason = try missingUser(id, field) { rejectedTickets.insert(ticket.id); return .reject(reason) }
+                        }
+                        for id in ticket.ccIDs + ticket.followerIDs {
+                            if let reason = try missingUser(id, "cc or follower") { rejectedTickets.insert(ticket.id); return .reject(reason) }
+                        }
+                        if !settings.statuses.isEmpty { ticket.status = settings.statuses[ticket.status]! }
+                        if let p = ticket.priority, !settings.priorities.isEmpty { ticket.priority = settings.priorities[p]! }
+                        if let t = ticket.type, !settings.types.isEmpty { ticket.type = settings.types[t]! }
+                        if let assignee = ticket.assigneeID {
+                            let row = try Row.fetchOne(userLookup, arguments: [assignee])
+                            switch resolveAssignee(id: assignee, email: row?["email"], role: row?["role"], active: row?["active"]) {
+                            case .keep: break
+                            case .agent(let target, _): ticket.assigneeID = target
+                            case .needsDefault(let why):
+                                ticket.assigneeID = defaultAgentID
+                                try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "assignee_id", before: .string(assignee),
+                                                              after: defaultAgentID.map(JSONValue.string) ?? .null, reason: "assignee is \(why): given to map.agents.default"))
+                            }
+                        }
+                        if let group = ticket.groupID {
+                            if let row = try Row.fetchOne(groupLookup, arguments: [group]) {
+                                ticket.groupID = row["survivor"]
+                            } else {
+                                try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "group_id", before: .string(group), after: .null, reason: "group \(group) is not in the export"))
+                                ticket.groupID = nil
+                            }
+                        }
+                        if let org = ticket.organizationID, try Row.fetchOne(orgLookup, arguments: [org]) == nil {
+                            try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "organization_id", before: .string(org), after: .null, reason: "organization \(org) is not in the export"))
+                            ticket.organizationID = nil
+                        }
+                        var kept: [CustomFieldValue] = []
+                        for value in ticket.customFields {
+                            let row = try Row.fetchOne(fieldLookup, arguments: [value.fieldID])
+                            if row == nil {
+                                try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "custom_fields.\(value.fieldID)", before: value.value, after: .null, reason: "ticket field \(value.fieldID) is not in the export"))
+                            } else if row?["dropped"] == true {
+                                try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "custom_fields.\(value.fieldID)", before: value.value, after: .null, reason: "map.custom_fields drops \"\(row?["title"] as String? ?? value.fieldID)\""))
+                            } else {
+                                kept.append(value)
+                            }
+                        }
+                        ticket.customFields = kept
+                        return .keep
+                    }
+                case .comments:
+                    try handle(Comment.self, line, number, member) { comment in
+                        if rejectedTickets.contains(comment.ticketID) {
+                            rejectedComments.insert(comment.id)
+                            return .reject("its ticket \(comment.ticketID) was rejected")
+                        }
+                        if let reason = try missingUser(comment.authorID, "author_id") { rejectedComments.insert(comment.id); return .reject(reason) }
+                        return .keep
+                    }
+                case .kbCategories: try handle(KBCategory.self, line, number, member) { _ in .keep }
+                case .kbSections: try handle(KBSection.self, line, number, member) { _ in .keep }
+                case .kbArticles:
+                    try handle(KBArticle.self, line, number, member) { article in
+                        try missingUser(article.authorID, "author_id").map(MapOutcome.reject) ?? .keep
+                    }
+                case .attachments:
+                    try handle(Attachment.self, line, number, member) { attachment in
+                        attachment.parentType == .comment && rejectedComments.contains(attachment.parentID)
+                            ? .reject("its comment \(attachment.parentID) was rejected") : .keep
+                    }
+                }
+            }, blob: { blob in
+                try copyBlob(blob, into: writer)
+            })
+            try emitPlaceholders()
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import FerryCore
+import Foundation
+
+/// Source `zendesk-export`: a folder in the shape of Zendesk's JSON exports,
+/// one API object per line (see docs/connectors/zendesk-export.md):
+///
+///     organizations.ndjson  users.ndjson  groups.ndjson  ticket_fields.ndjson
+///     tickets.ndjson        (each ticket with its `comments`, as the JSON export has them)
+///     help_center/categories.ndjson  help_center/sections.ndjson  help_center/articles.ndjson
+///     attachments/...       (files named by each attachment's relative content_url)
+///
+/// Files are read in that order, line by line, so memory stays flat; a line
+/// that cannot be read becomes a reject with file, line, field and reason, and
+/// reading goes on. A `.json` file is accepted where the `.ndjson` one is absent.
+public final class ZendeskExportSource: SourceConnector {
+    public let root: URL
+    public let system: String
+
+    /// The files of an export in reading order, with the kind each holds.
+    public static let files: [(name: String, entity: EntityType)] = [
+        ("organizations.ndjson", .organizations),
+        ("users.ndjson", .users),
+        ("groups.ndjson", .groups),
+        ("ticket_fields.ndjson", .ticketFields),
+        ("tickets.ndjson", .tickets),
+        ("help_center/categories.ndjson", .kbCategories),
+        ("help_center/sections.ndjson", .kbSections),
+        ("help_center/articles.ndjson", .kbArticles),
+    ]
+
+    public init(root: URL, system: String = "zendesk") {
+        self.root = root.standardizedFileURL
+        self.system = system
+    }
+
+    /// The file actually present for a logical name (`x.ndjson`, else `x.json`), if any.
+    func presentFile(_ name: String) -> URL? {
+        let primary = root.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: primary.path) { return primary }
+        let alternate = root.appendingPathComponent(String(name.dropLast(7)) + ".json")
+        if FileManager.default.fileExists(atPath: alternate.path) { return alternate }
+        return nil
+    }
+
+    public func fingerprint() throws -> String {
+        try checkRoot()
+        var text = "zendesk-export v1 \(system)\n"
+        for (name, _) in Self.files {
+            guard let url = presentFile(name) else { text += "\(name) absent\n"; continue }
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            let size = attributes[.size] as? UInt64 ?? 0
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            text += "\(url.lastPathComponent) \(size) \(modified)\n"
+        }
+        return Hash.sha256(text)
+    }
+
+    private func checkRoot() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FerryError.missingInput(path: root.path, hint: "set source.path in pipeline.yml to the folder of your Zendesk export")
+        }
+    }
+
+    public func extract(from position: SourcePosition?, into sink: ExtractSink, reporter: Reporter) throws {
+        try checkRoot()
+        let startIndex = position.flatMap { p in Self.files.firstIndex { $0.name == p["file"] } } ?? 0
+        let decoder = JSONDecoder()
+        var linesDone = 0
+        for (index, (name, entity)) in Self.files.enumerated() where index >= startIndex {
+            guard let url = presentFile(name) else {
+                reporter.info("\(name): not in the export, no \(entity.rawValue) to read")
+                continue
+            }
+            let resuming = index == startIndex && position != nil
+            let offset = resuming ? UInt64(position?["offset"] ?? "0") ?? 0 : 0
+            let firstLine = resuming ? (Int(position?["line"] ?? "0") ?? 0) + 1 : 1
+            let displayName = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1)) : url.lastPathComponent
+            try NDJSONFile.forEachLine(url, fromOffset: offset, firstLineNumber: firstLine) { line, number, after in
+                let context = LineContext(file: displayName, line: number, entity: entity, raw: line)
+                do {
+                    try self.convert(line, entity: entity, context: context, decoder: decoder, sink: sink)
+                } catch let error as DecodingError {
+                    try sink.reject(context.reject(field: error.fieldPath, reason: error.reason))
+                } catch let error as ConversionError {
+                    try sink.reject(context.reject(recordID: error.recordID, field: error.field, reason: error.reason))
+                }
+                try sink.endOfUnit(position: ["file": name, "offset": String(after), "line": String(number)])
+                linesDone += 1
+                reporter.progress(done: linesDone, total: nil, unit: "lines")
+            }
+        }
+    }
+
+    private func convert(_ line: Data, entity: EntityType, context: LineContext, decoder: JSONDecoder, sink: ExtractSink) throws {
+        guard line.first == UInt8(ascii: "{") || line.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0xef || $0 == 0xbb || $0 == 0xbf }).first == UInt8(ascii: "{") else {
+            throw ConversionError(field: nil, reason: "not a JSON object (each line must be one \(entity.singular) object)")
+        }
+        let data = line.starts(with: [0xef, 0xbb, 0xbf]) ? line.dropFirst(3) : line
+        let mapper = ZendeskRecordMapper(system: system, root: root, sink: sink)
+        switch entity {
+        case .organizations: try sink.emit(try mapper.organization(decoder.decode(ZOrganization.self, from: data)))
+        case .users: try sink.emit(try mapper.user(decoder.decode(ZUser.self, from: data)))
+        case .groups: try sink.emit(try mapper.group(decoder.decode(ZGroup.self, from: data)))
+        case .ticketFields: try sink.emit(try mapper.ticketField(decoder.decode(ZTicketField.self, from: data)))
+        case .tickets: try mapper.ticket(decoder.decode(ZTicket.self, from: data), context: context)
+        case .kbCategories: try sink.emit(try mapper.category(decoder.decode(ZCategory.self, from: data)))
+        case .kbSections: try sink.emit(try mapper.section(decoder.decode(ZSection.self, from: data)))
+        case .kbArticles: try mapper.article(decoder.decode(ZArticle.self, from: data), context: context)
+        case .comments, .attachments: break
+        }
+    }
+}
+
+/// A field that decoded but cannot become a canonical value (a timestamp nobody can read).
+struct ConversionError: Error {
+    var recordID: String?
+    var field: String?
+    var reason: String
+}
+
+/// Where a line came from, to build rejects that point at it.
+struct LineContext {
+    let file: String
+    let line: Int
+    let entity: EntityType
+    let raw: Data
+
+    func reject(recordID: String? = nil, field: String?, reason: String, entity: EntityType? = nil) -> Reject {
+        let text = String(decoding: raw.prefix(160), as: UTF8.self)
+        return Reject(stage: "extract", file: file, line: line, entity: entity ?? self.entity, recordID: recordID ?? Self.guessID(raw),
+                      field: field?.isEmpty == true ? nil : field, reason: reason, excerpt: text)
+    }
+
+    /// The id of a line that did not decode, when it can be seen, so the reject names the record.
+    static func guessID(_ raw: Data) -> String? {
+        guard let text = String(data: raw.prefix(200), encoding: .utf8),
+              let range = text.range(of: "\"id\":") else { return nil }
+        let rest = text[range.upperBound...].drop { $0 == " " || $0 == "\"" }
+        let id = rest.prefix { $0.isNumber || $0.isLetter || $0 == "-" || $0 == "_" }
+        return id.isEmpty ? nil : String(id)
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import FerryCLI
+import FerryStages
+
+/// ferry-map: stages/dedupe -> stages/map
+struct FerryMap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ferry-map",
+        abstract: "Apply the map section of pipeline.yml and write target-shaped parts.",
+        discussion: """
+            Reads stages/dedupe and writes stages/map. Maps statuses, priorities and types, \
+            agents (by e-mail, with a default agent for unknown, deleted or deactivated ones), \
+            groups (by name; groups mapped to one name merge) and custom fields (title or id \
+            to a target key; null drops a field).
+
+            Before writing anything it checks that the mapping covers the data. If a status, \
+            priority or type has no entry, or an assignee needs a default agent that is not \
+            set, it stops with exit status 2 and lists every unmapped value, how often and \
+            where it occurs.
+
+            Example:  ferry-map --config pipeline.yml
+
+            \(exitCodeHelp)
+            """)
+
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        runStage(.map, options: options) { context, reporter in
+            try MapStage(context: context, reporter: reporter).run()
+        }
+    }
+}
+
+FerryMap.main()
