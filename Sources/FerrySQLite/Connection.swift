@@ -99,7 +99,6 @@ struct Connection {
             }
             return result!
         }
-        if savepoint == "ferry_record" { return try body() }
         try execute("SAVEPOINT \(savepoint)")
         do {
             let result = try body()
