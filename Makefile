@@ -8,6 +8,8 @@
 #   make test         unit and end-to-end tests
 #   make extract|dedupe|map|load|verify   run the pipeline up to that stage
 #   make demo         a demo migration of 20 random sample tickets and 20 articles (seeded)
+#   make delta        bring only what changed in the source since the last extract, through all stages
+#   make kill-test    the kill-and-resume test with KILLS=200 kills per stage (make test runs 20)
 #   make clean        remove build output and stage outputs
 #
 # Variables: CONFIG=pipeline.yml  STAGES=stages  SWIFT=swift  DEMO_SIZE=20  DEMO_SEED=1
@@ -36,10 +38,10 @@ define run_stage
 	touch $(STAGES)/$(1)/.done
 endef
 
-.PHONY: all deps build extract dedupe map load verify test demo clean help
+.PHONY: all deps build extract dedupe map load verify test demo delta kill-test clean help
 
 all: verify
-	@echo "== done: the sample migration is verified; reports are in $(STAGES)/verify/"
+	@echo "== done: the sample migration is verified; open the report: $(abspath $(STAGES)/verify/report.html)"
 
 help:
 	@sed -n '1,/^$$/p' Makefile
@@ -90,6 +92,16 @@ verify: $(STAGES)/verify/.done
 demo: build
 	$(MAKE) --no-print-directory verify STAGES=.demo/stages EXTRACT_FLAGS="--sample $(DEMO_SIZE) --seed $(DEMO_SEED)"
 
+# A delta migration: extract only what changed since the last complete extract, then the rest.
+delta: build
+	$(call run_stage,extract,--delta)
+	$(MAKE) --no-print-directory verify
+
+KILLS ?= 200
+kill-test: deps
+	$(SWIFT) build --build-tests
+	FERRY_KILLS=$(KILLS) $(SWIFT) test --skip-build --filter KillResumeTests
+
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -97,3 +109,24 @@ test: deps
 clean:
 	rm -rf .build .demo
 	find $(STAGES) -mindepth 2 -maxdepth 2 ! -name README.md -exec rm -rf {} +
+
+# A screenshot of the verification report, for a person to look at without a
+# browser at hand: $(STAGES)/verify/report.png. Installs Debian's chromium (and
+# an emoji font, so the samples' emoji render) with apt-get when it is missing
+# and we are root or have passwordless sudo; otherwise says what to install.
+.PHONY: report-screenshot
+report-screenshot: verify
+	@chromium=$$(command -v chromium || command -v chromium-browser || true); \
+	if [ -z "$$chromium" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "make report-screenshot needs Chromium."; \
+	    echo "Install it with:  sudo apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji"; exit 1; fi; \
+	  echo "== installing chromium"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji; \
+	  chromium=$$(command -v chromium); \
+	fi; \
+	log=$(STAGES)/verify/report-screenshot.log; \
+	"$$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2400 \
+	  --screenshot="$(abspath $(STAGES)/verify/report.png)" "file://$(abspath $(STAGES)/verify/report.html)" >"$$log" 2>&1 \
+	  || { cat "$$log"; echo "chromium could not render the report (log above)"; exit 1; }; \
+	echo "== screenshot of the report: $(abspath $(STAGES)/verify/report.png)"

@@ -26,8 +26,20 @@ enum ArchiveSchema {
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2: part summaries and deletions") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
+
+    /// `loaded_parts.summary`: the load's counts for the part, committed with
+    /// it, so a resumed load reports the same totals as an uninterrupted one.
+    /// `id_map.deleted_in_source`: why a record the source no longer has is
+    /// kept and marked (target.deletions: mark), NULL otherwise.
+    static let v2 = """
+        ALTER TABLE loaded_parts ADD COLUMN summary TEXT;
+        ALTER TABLE id_map ADD COLUMN deleted_in_source TEXT;
+        """
 
     static let v1 = """
         CREATE TABLE organizations (

@@ -113,6 +113,17 @@ struct Connection {
         }
     }
 
+    /// Runs several reads on one snapshot (a record and its child rows must
+    /// agree even while another process writes), and with one lock
+    /// acquisition instead of one per statement.
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
+        guard !db.isInsideTransaction else { return try body() }
+        try execute("BEGIN DEFERRED")
+        // Read-only, so ending it cannot fail in a way that loses anything.
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
     func error(_ code: Int32, sql: String?) -> FerryError {
         ArchiveErrors.map(code: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql, path: path)
     }
@@ -226,11 +237,6 @@ struct RowReader {
 /// Turns SQLite failures into Ferry's errors, so the stages can pick an exit
 /// status and a person knows what to do.
 enum ArchiveErrors {
-    static func map(_ error: Error, path: String) -> Error {
-        guard let error = error as? DatabaseError else { return error }
-        return map(code: error.extendedResultCode.rawValue, message: error.message ?? "\(error)", sql: error.sql, path: path)
-    }
-
     static func map(_ error: DatabaseError, path: String) -> FerryError {
         map(code: error.extendedResultCode.rawValue, message: error.message ?? "\(error)", sql: error.sql, path: path)
     }

@@ -62,9 +62,11 @@ public struct IDMapEntry: Equatable, Sendable {
 /// idempotent and resumable. The schema is described in docs/sqlite-archive.md.
 ///
 /// Writes are batched by the caller: call `upsert`, `storeBlob` and
-/// `markPartLoaded` inside `transaction { }` so a batch costs one commit. Each
-/// call is also atomic on its own (a savepoint), so one bad record never leaves
-/// half its rows behind, inside a batch or outside one.
+/// `markPartLoaded` inside `transaction { }` so a batch costs one commit. A
+/// record's rows never commit in part: a record with bad data fails before
+/// anything is written; an `upsert` that throws part-way (disk full, say)
+/// makes the batch roll back; `storeBlob` has a savepoint of its own; and
+/// called outside a batch, each method is its own transaction.
 ///
 /// An archive is used from one thread at a time; calls from other threads wait
 /// their turn on the connection's queue.
@@ -203,7 +205,12 @@ public final class HelpDeskArchive: Sendable {
     ///   retried whenever it is upserted again, whatever its hash.
     ///
     /// Throws only for problems with the archive itself (disk full, locked,
-    /// damaged), never for the record's data.
+    /// damaged), never for the record's data. After a throw inside a batch,
+    /// the batch will not commit.
+    ///
+    /// Cost per new record: one id_map lookup, one per reference, then the
+    /// row, its child rows, its search row and its id_map row, all through
+    /// cached statements; an unchanged record costs only the lookup.
     public func upsert<R: CanonicalRecord>(_ record: R, contentHash: String) throws -> LoadOutcome {
         guard let storable = record as? any ArchiveRecord else {
             throw FerryError.internalError("the SQLite archive has no table for \(R.entity.rawValue) (\(R.self))")
@@ -239,7 +246,7 @@ public final class HelpDeskArchive: Sendable {
                 if c.changes > 0 {
                     target = old
                     for child in spec.children {
-                        try c.execute("DELETE FROM \(child.table) WHERE \(child.parentColumn) = ?", [.int(old)])
+                        try c.execute(child.deleteSQL, [.int(old)])
                     }
                 }
                 // No change: the row was deleted outside Ferry; write it anew below.
@@ -273,7 +280,7 @@ public final class HelpDeskArchive: Sendable {
     /// that catches the error and carries on, is closed by remembering the
     /// failure and refusing to commit the batch.
     private func recordWrites<T>(_ c: Connection, _ body: () throws -> T) throws -> T {
-        guard c.db.isInsideTransaction else { return try c.atomically(body) }
+        guard c.db.isInsideTransaction else { return try c.atomically("ferry_record", body) }
         do {
             return try body()
         } catch {
@@ -293,15 +300,85 @@ public final class HelpDeskArchive: Sendable {
         }
     }
 
-    /// Records that a part is loaded. Call it inside the transaction that wrote
-    /// the part's rows, so the two commit together.
-    public func markPartLoaded(fingerprint: String, part: String, contentDigest: String) throws {
+    /// Records that a part is loaded, with the load's counts for it (`summary`,
+    /// the caller's JSON). Call it inside the transaction that wrote the part's
+    /// rows, so the two commit together.
+    public func markPartLoaded(fingerprint: String, part: String, contentDigest: String, summary: String? = nil) throws {
         try access { c in
             try c.execute("""
-                INSERT INTO loaded_parts (fingerprint, part, content_digest, loaded_at)
-                VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-                ON CONFLICT (fingerprint, part) DO UPDATE SET content_digest = excluded.content_digest, loaded_at = excluded.loaded_at
-                """, [.text(fingerprint), .text(part), .text(contentDigest)])
+                INSERT INTO loaded_parts (fingerprint, part, content_digest, loaded_at, summary)
+                VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?)
+                ON CONFLICT (fingerprint, part) DO UPDATE SET content_digest = excluded.content_digest,
+                    loaded_at = excluded.loaded_at, summary = excluded.summary
+                """, [.text(fingerprint), .text(part), .text(contentDigest), summary.map(SQLValue.text) ?? .null])
+        }
+    }
+
+    /// The summary stored with a loaded part, if any.
+    public func loadedPartSummary(fingerprint: String, part: String) throws -> String? {
+        try access { c in
+            try c.queryOne("SELECT summary FROM loaded_parts WHERE fingerprint = ? AND part = ?",
+                           [.text(fingerprint), .text(part)]) { $0.optionalText() } ?? nil
+        }
+    }
+
+    // MARK: - Retries and deletions
+
+    /// Every record whose last load attempt failed, for `ferry-load --only-failed`.
+    public func failedRecords() throws -> [(entity: EntityType, sourceID: String)] {
+        try access { c in
+            try c.queryAll("SELECT entity, source_id FROM id_map WHERE status = 'failed' ORDER BY entity, source_id") { r in
+                (EntityType(rawValue: try r.text()) ?? .tickets, try r.text())
+            }
+        }
+    }
+
+    /// Source ids of every loaded record of one kind, in target id order.
+    public func loadedSourceIDs(_ entity: EntityType) throws -> [String] {
+        try access { c in
+            try c.queryAll("SELECT source_id FROM id_map WHERE entity = ? AND status = 'loaded' ORDER BY target_id", [.text(entity.rawValue)]) { try $0.text() }
+        }
+    }
+
+    /// What became of a record the source no longer has.
+    public enum DeletionOutcome: Equatable, Sendable {
+        case deleted
+        case marked
+        /// Never loaded (or merged away): nothing to do.
+        case absent
+        /// Other records still refer to it, so it is kept and marked instead.
+        case stillReferenced(String)
+    }
+
+    /// Removes a record (its row, child rows, search row and ID map entry), or
+    /// marks it when `keepMarked` or when other records still refer to it.
+    /// Attachment bytes stay: blobs are shared by content.
+    public func applyDeletion(_ entity: EntityType, sourceID: String, reason: String, keepMarked: Bool) throws -> DeletionOutcome {
+        try access { c in
+            guard let target = try c.queryOne(References.lookupSQL, [.text(entity.rawValue), .text(sourceID)], { try $0.int64() }) else {
+                return .absent
+            }
+            let mark = {
+                try c.execute("UPDATE id_map SET deleted_in_source = ? WHERE entity = ? AND source_id = ?",
+                              [.text(reason), .text(entity.rawValue), .text(sourceID)])
+            }
+            if keepMarked {
+                try mark()
+                return .marked
+            }
+            let spec = TableSpec.of(entity)
+            do {
+                try c.atomically("ferry_delete") {
+                    for child in spec.children { try c.execute(child.deleteSQL, [.int(target)]) }
+                    if let code = spec.searchCode { try c.execute("DELETE FROM search WHERE rowid = ?", [.int(target * 4 + code)]) }
+                    try c.execute("DELETE FROM \"\(spec.name)\" WHERE id = ?", [.int(target)])
+                    try c.execute("DELETE FROM id_map WHERE entity = ? AND source_id = ?", [.text(entity.rawValue), .text(sourceID)])
+                }
+                return .deleted
+            } catch {
+                try mark()
+                return .stillReferenced("\(error)")
+            }
         }
     }
 
@@ -338,9 +415,11 @@ public final class HelpDeskArchive: Sendable {
             throw FerryError.internalError("the SQLite archive has no table for \(R.entity.rawValue) (\(R.self))")
         }
         return try access { c in
-            guard let target = try c.queryOne(References.lookupSQL, [.text(R.entity.rawValue), .text(sourceID)], { try $0.int64() })
-            else { return nil }
-            return try storable.read(c, targetID: target) as? R
+            try c.snapshot {
+                guard let target = try c.queryOne(References.lookupSQL, [.text(R.entity.rawValue), .text(sourceID)], { try $0.int64() })
+                else { return nil }
+                return try storable.read(c, targetID: target) as? R
+            }
         }
     }
 

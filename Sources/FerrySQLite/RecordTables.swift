@@ -29,9 +29,17 @@ struct RowPlan {
     var search: (title: String, body: String)? = nil
 }
 
+/// A table of rows owned by one record (replaced wholesale on update).
 struct ChildTable: Sendable {
-    var table: String
-    var parentColumn: String
+    let table: String
+    let parentColumn: String
+    let deleteSQL: String
+
+    init(table: String, parentColumn: String) {
+        self.table = table
+        self.parentColumn = parentColumn
+        deleteSQL = "DELETE FROM \(table) WHERE \(parentColumn) = ?"
+    }
 }
 
 /// A table and the SQL that writes its rows, built once per kind.

@@ -24,15 +24,19 @@ public struct DedupeStage {
         let settings = context.config.dedupe
         let runner = PartwiseRunner(stage: .dedupe, context: context, reporter: reporter,
                                     settingsText: "dedupe v1\n" + PipelineConfig.fingerprintText(settings))
+        let directory = context.stage(.dedupe)
+        let kept = directory.url.appendingPathComponent("identities.sqlite")
         var index: DedupeIndex?
         return try runner.run(
             prepare: { input in
-                index = try DedupeIndex(directory: context.stage(.dedupe), settings: settings)
+                // A delta merges against everyone earlier runs saw; a full run starts afresh.
+                index = try DedupeIndex(directory: directory, settings: settings, seed: input.isDelta ? kept : nil)
                 try index!.build(parts: input.parts, reporter: reporter)
             },
             transform: { part, reader, writer, counts in
                 try index!.transform(partNumber: writer.part, reader: reader, writer: writer, counts: &counts)
-            })
+            },
+            finish: { try index!.scratch.persist(to: kept) })
     }
 }
 
@@ -42,15 +46,21 @@ final class DedupeIndex {
     let scratch: ScratchIndex
     let codec = RecordCodec()
 
-    init(directory: StageDirectory, settings: DedupeSettings) throws {
+    init(directory: StageDirectory, settings: DedupeSettings, seed: URL?) throws {
         self.settings = settings
+        // users and orgs persist across runs (for deltas); this_run marks rows this run has already
+        // seen, so within one run the first appearance wins and across runs the newer data does.
         scratch = try ScratchIndex(directory: directory, name: "dedupe-index", schema: """
             CREATE TABLE seen(entity TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL, line INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
-            CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role_rank INTEGER, active INTEGER, created_at TEXT, seq INTEGER, phone TEXT, organization_id TEXT);
-            CREATE TABLE orgs(id TEXT PRIMARY KEY, created_at TEXT, seq INTEGER);
+            CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role_rank INTEGER, active INTEGER, created_at TEXT, seq INTEGER, phone TEXT, organization_id TEXT, this_run INTEGER NOT NULL DEFAULT 1);
+            CREATE INDEX users_email ON users(email);
+            CREATE TABLE orgs(id TEXT PRIMARY KEY, created_at TEXT, seq INTEGER, this_run INTEGER NOT NULL DEFAULT 1);
             CREATE TABLE org_keys(key TEXT NOT NULL, id TEXT NOT NULL);
+            CREATE INDEX org_keys_id ON org_keys(id);
             CREATE TABLE merged(entity TEXT NOT NULL, id TEXT NOT NULL, survivor TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
             CREATE INDEX merged_survivor ON merged(entity, survivor);
+            """, seed: seed, reset: """
+            DELETE FROM seen; DELETE FROM merged; UPDATE users SET this_run = 0; UPDATE orgs SET this_run = 0;
             """)
     }
 
@@ -59,11 +69,20 @@ final class DedupeIndex {
     // MARK: pass 1
 
     func build(parts: [URL], reporter: Reporter) throws {
-        var seq = 0
         try scratch.queue.write { db in
+            var seq = try Int.fetchOne(db, sql: "SELECT max(m) FROM (SELECT max(seq) AS m FROM users UNION ALL SELECT max(seq) FROM orgs)") ?? 0
             let seen = try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen(entity, id, part, line, hash) VALUES (?, ?, ?, ?, ?)")
-            let users = try db.cachedStatement(sql: "INSERT OR IGNORE INTO users(id, email, role_rank, active, created_at, seq, phone, organization_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            let orgs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO orgs(id, created_at, seq) VALUES (?, ?, ?)")
+            let users = try db.cachedStatement(sql: """
+                INSERT INTO users(id, email, role_rank, active, created_at, seq, phone, organization_id, this_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+                ON CONFLICT(id) DO UPDATE SET email = excluded.email, role_rank = excluded.role_rank, active = excluded.active,
+                    phone = excluded.phone, organization_id = excluded.organization_id, this_run = 1
+                WHERE users.this_run = 0
+                """)
+            let orgs = try db.cachedStatement(sql: """
+                INSERT INTO orgs(id, created_at, seq, this_run) VALUES (?, ?, ?, 1)
+                ON CONFLICT(id) DO UPDATE SET this_run = 1 WHERE orgs.this_run = 0
+                """)
+            let dropKeys = try db.cachedStatement(sql: "DELETE FROM org_keys WHERE id = ?")
             let orgKeys = try db.cachedStatement(sql: "INSERT INTO org_keys(key, id) VALUES (?, ?)")
             for (index, url) in parts.enumerated() {
                 let reader = try BundleReader(url: url)
@@ -76,12 +95,15 @@ final class DedupeIndex {
                         try seen.execute(arguments: [entity.rawValue, user.id, index + 1, number, Hash.sha256(line)])
                         guard db.changesCount > 0 else { return }
                         let rank = user.role == .admin ? 2 : user.role == .agent ? 1 : 0
-                        try users.execute(arguments: [user.id, Cleaning.normalizeEmail(user.email), rank, user.active, user.createdAt, seq, user.phone, user.organizationID])
+                        // Only valid addresses identify a person: two users with "n/a" are not the same.
+                        let email = Cleaning.normalizeEmail(user.email).flatMap { Cleaning.isValidEmail($0) ? $0 : nil }
+                        try users.execute(arguments: [user.id, email, rank, user.active, user.createdAt, seq, user.phone, user.organizationID])
                     case .organizations:
                         guard let org = try? self.codec.decode(Organization.self, line) else { return }
                         try seen.execute(arguments: [entity.rawValue, org.id, index + 1, number, Hash.sha256(line)])
                         guard db.changesCount > 0 else { return }
                         try orgs.execute(arguments: [org.id, org.createdAt, seq])
+                        try dropKeys.execute(arguments: [org.id])
                         try orgKeys.execute(arguments: ["name " + Cleaning.normalizeName(org.name), org.id])
                         for domain in Set(org.domainNames.compactMap(Cleaning.normalizeDomain)).sorted() {
                             try orgKeys.execute(arguments: ["domain " + domain, org.id])
@@ -228,6 +250,7 @@ final class DedupeIndex {
             }
 
             try reader.read(line: { member, line, number in
+                if try passDeletion(member, line, into: writer) { return }
                 guard let entity = EntityType(memberName: member) else { return }
                 switch entity {
                 case .organizations:
@@ -236,7 +259,12 @@ final class DedupeIndex {
                         if name != org.name { try change(.organizations, org.id, "name", org.name, name, "surrounding white space removed"); org.name = name }
                         var domains: [String] = []
                         for domain in org.domainNames.compactMap(Cleaning.normalizeDomain) where !domains.contains(domain) { domains.append(domain) }
-                        org.domainNames = domains
+                        if domains != org.domainNames {
+                            try writer.change(FieldChange(entity: .organizations, recordID: org.id, field: "domain_names",
+                                                          before: .array(org.domainNames.map(JSONValue.string)), after: .array(domains.map(JSONValue.string)),
+                                                          reason: "domains trimmed, lower-cased and deduplicated"))
+                            org.domainNames = domains
+                        }
                     }
                 case .users:
                     try handle(User.self, line, number, member) { user in
@@ -252,6 +280,7 @@ final class DedupeIndex {
                         }
                         if let raw = user.phone {
                             if raw.trimmingCharacters(in: .whitespaces).isEmpty {
+                                try change(.users, user.id, "phone", raw, nil, "empty phone number removed")
                                 user.phone = nil
                             } else if let normalized = Cleaning.normalizePhone(raw), normalized != raw {
                                 try change(.users, user.id, "phone", raw, normalized, "normalised to + and digits")

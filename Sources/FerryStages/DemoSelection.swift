@@ -153,39 +153,41 @@ final class ProbeSink: ExtractSink {
     func sawUpdate(_ timestamp: String?) {}
 }
 
-/// Passes on the records of a demo selection and counts the rest as filtered.
-/// Children follow the last ticket or article emitted (a unit is a record and
-/// its children), so attachment bytes of unselected tickets are never copied.
-final class SelectingSink: ExtractSink {
+/// Passes on the records a predicate keeps (a demo selection, the records
+/// changed since the last run) and counts the rest as filtered. Children follow
+/// the last ticket or article emitted (a unit is a record and its children), so
+/// attachment bytes of a left-out ticket are never copied.
+final class FilteringSink: ExtractSink {
     let base: PartSink
-    let selection: DemoSelection
-    private var parentSelected = true
+    let keeps: (any CanonicalRecord) -> Bool
+    private var parentKept = true
 
-    init(base: PartSink, selection: DemoSelection) {
+    init(base: PartSink, keeps: @escaping (any CanonicalRecord) -> Bool) {
         self.base = base
-        self.selection = selection
+        self.keeps = keeps
     }
 
     func emit<R: CanonicalRecord>(_ record: R) throws {
-        switch record {
-        case is Ticket, is KBArticle: parentSelected = selection.contains(record)
-        default: break
-        }
         let keep: Bool
         switch record {
-        case is Comment, is Attachment: keep = parentSelected
-        default: keep = selection.contains(record)
+        case is Ticket, is KBArticle:
+            parentKept = keeps(record)
+            keep = parentKept
+        case is Comment, is Attachment:
+            keep = parentKept
+        default:
+            keep = keeps(record)
         }
-        if keep { try base.emit(record) } else { base.filtered(R.entity) }
+        if keep { try base.emit(record) } else { base.filtered(record) }
     }
 
     func reject(_ reject: Reject) throws {
-        if reject.entity == .attachments && !parentSelected { return base.filtered(.attachments) }
+        if reject.entity == .attachments && !parentKept { return base.filtered(.attachments) }
         try base.reject(reject)
     }
 
     func addBlob(copyingFrom url: URL) throws -> (sha256: String, size: UInt64) {
-        guard parentSelected else { return (String(repeating: "0", count: 64), 0) }
+        guard parentKept else { return (String(repeating: "0", count: 64), 0) }
         return try base.addBlob(copyingFrom: url)
     }
 

@@ -2,6 +2,19 @@ import FerryCore
 import FerryZendesk
 import Foundation
 
+/// What an extract run takes from the source.
+public enum ExtractMode: Sendable, Equatable {
+    /// Everything.
+    case full
+    /// A demo: a sample or chosen records with everything they reference.
+    case demo(DemoSelection.Request)
+    /// Only what changed since the last complete run: records whose updated_at
+    /// is newer than that run's cursor (a ticket with all its comments and
+    /// attachments), plus a deletion for every record that run saw and the
+    /// source no longer has.
+    case delta
+}
+
 /// `ferry-extract`: reads a source into canonical bundle parts under stages/extract.
 ///
 /// Parts end only between units (a ticket never parts from its comments), once
@@ -28,15 +41,35 @@ public struct ExtractStage {
         }
     }
 
-    /// Extracts everything, or only a demo selection when `demo` is given.
-    public func run(source explicitSource: SourceConnector? = nil, demo: DemoSelection.Request? = nil) throws -> StageResult {
+    public func run(source explicitSource: SourceConnector? = nil, mode: ExtractMode = .full) throws -> StageResult {
         let source = try explicitSource ?? makeSource()
         let directory = context.stage(.extract)
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
-        let fingerprint = Hash.sha256("extract v1\n\(try source.fingerprint())\n\(demo.map { "demo \($0)" } ?? "full")\n\(PipelineConfig.fingerprintText(context.config.source))\n\(PipelineConfig.fingerprintText(context.config.bundle))")
+        let previous = try directory.loadCheckpoint()
 
-        var checkpoint = try directory.loadCheckpoint() ?? Checkpoint(stage: "extract", fingerprint: fingerprint)
+        // A delta run starts from the cursor of the last complete run.
+        var since: String?
+        if mode == .delta {
+            if let previous, previous.status == .running, let resumed = previous.cursor?["since"] {
+                since = resumed
+            } else if let previous, previous.status == .complete, let cursor = previous.cursor?["updated_at"] {
+                since = cursor
+            } else if previous?.status == .running {
+                throw FerryError.usage("the last extract did not finish; run ferry-extract without --delta to finish it, then run the delta")
+            } else {
+                throw FerryError.usage("a delta needs a complete earlier extract to start from (stages/extract/checkpoint.json with a cursor); run ferry-extract without --delta first")
+            }
+        }
+        let modeText: String
+        switch mode {
+        case .full: modeText = "full"
+        case .demo(let request): modeText = "demo \(request)"
+        case .delta: modeText = "delta since \(since!)"
+        }
+        let fingerprint = Hash.sha256("extract v1\n\(try source.fingerprint())\n\(modeText)\n\(PipelineConfig.fingerprintText(context.config.source))\n\(PipelineConfig.fingerprintText(context.config.bundle))")
+
+        var checkpoint = previous ?? Checkpoint(stage: "extract", fingerprint: fingerprint)
         if checkpoint.fingerprint == fingerprint, checkpoint.status == .complete {
             directory.touchCheckpoint()
             let counts = checkpoint.totalCounts
@@ -44,9 +77,22 @@ public struct ExtractStage {
                                summary: StageResult.summaryLines(.extract, counts, parts: checkpoint.parts.count, upToDate: true),
                                exitStatus: StageResult.status(for: counts))
         }
-        if checkpoint.fingerprint != fingerprint {
-            if !checkpoint.parts.isEmpty { reporter.info("the source or its settings changed since the last run; extracting from the start") }
+        // A demo's selection is planned before old output is touched, so a bad ID leaves it in place.
+        var selection: DemoSelection?
+        if case .demo(let request) = mode {
+            let agents = context.config.map.agents
+            let named = Set(([agents.defaultAgent].compactMap { $0 } + Array(agents.map.values)).compactMap(Cleaning.normalizeEmail))
+            selection = try DemoSelection.plan(request, source: source, includeEmails: named, reporter: reporter)
+        }
+        let resuming = previous != nil && checkpoint.fingerprint == fingerprint && checkpoint.status == .running
+        if !resuming {
+            if !checkpoint.parts.isEmpty && mode != .delta {
+                reporter.info("the source or its settings changed since the last run; extracting from the start")
+            }
             checkpoint = Checkpoint(stage: "extract", fingerprint: fingerprint)
+            checkpoint.cursor = ["ids": "source-ids-\(fingerprint.prefix(16)).sqlite"]
+            if let since { checkpoint.cursor?["since"] = since; checkpoint.cursor?["updated_at"] = since }
+            if let previousIDs = previous?.cursor?["ids"] { checkpoint.cursor?["previous_ids"] = previousIDs }
             try directory.removeOutputs()
         } else if !checkpoint.parts.isEmpty {
             reporter.info("resuming after part \(checkpoint.parts.count) of an interrupted run")
@@ -54,19 +100,44 @@ public struct ExtractStage {
         directory.removeTemporaries()
         try directory.saveCheckpoint(checkpoint)
 
-        let sink = try PartSink(directory: directory, checkpoint: checkpoint, system: source.system, settings: context.config.bundle, reporter: reporter)
-        if let demo {
-            let agents = context.config.map.agents
-            let named = Set(([agents.defaultAgent].compactMap { $0 } + Array(agents.map.values)).compactMap(Cleaning.normalizeEmail))
-            let selection = try DemoSelection.plan(demo, source: source, includeEmails: named, reporter: reporter)
-            try source.extract(from: checkpoint.parts.last?.position, into: SelectingSink(base: sink, selection: selection), reporter: reporter)
-        } else {
-            try source.extract(from: checkpoint.parts.last?.position, into: sink, reporter: reporter)
+        // Demo runs leave the delta state (the source ID index) alone.
+        var ids: SourceIDIndex?
+        if case .demo = mode {} else if let name = checkpoint.cursor?["ids"] {
+            ids = try SourceIDIndex(url: directory.url.appendingPathComponent(name), fresh: !resuming)
         }
+        let sink = try PartSink(directory: directory, checkpoint: checkpoint, system: source.system,
+                                settings: context.config.bundle, ids: ids, reporter: reporter)
+        let position = checkpoint.parts.last?.position
+        switch mode {
+        case .full:
+            try source.extract(from: position, into: sink, reporter: reporter)
+        case .demo:
+            try source.extract(from: position, into: FilteringSink(base: sink, keeps: selection!.contains), reporter: reporter)
+        case .delta:
+            let cutoff = since!
+            try source.extract(from: position, into: FilteringSink(base: sink, keeps: { record in
+                guard let changed = updatedAt(record) else { return true }
+                return changed > cutoff
+            }), reporter: reporter)
+            if let ids, let previousName = checkpoint.cursor?["previous_ids"], checkpoint.cursor?["deletions"] == nil {
+                let previousURL = directory.url.appendingPathComponent(previousName)
+                if FileManager.default.fileExists(atPath: previousURL.path) {
+                    try sink.recordDeletions(try ids.missing(comparedTo: previousURL), since: cutoff)
+                } else {
+                    reporter.warning("\(previousName) is missing: deletions cannot be detected in this delta")
+                }
+            }
+        }
+        try ids?.close()
         checkpoint = try sink.finish()
+        // The old ID index is superseded once the checkpoint names the new one.
+        if let old = checkpoint.cursor?["previous_ids"], old != checkpoint.cursor?["ids"] {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: directory.url.appendingPathComponent(old + suffix)) }
+        }
         let counts = checkpoint.totalCounts
-        return StageResult(stage: .extract, counts: counts, parts: checkpoint.parts.count,
-                           summary: StageResult.summaryLines(.extract, counts, parts: checkpoint.parts.count, upToDate: false),
+        var summary = StageResult.summaryLines(.extract, counts, parts: checkpoint.parts.count, upToDate: false)
+        if let since { summary.append("delta: records changed after \(since); \(counts.total.filtered) unchanged record(s) left out; \(sink.deletionCount) deletion(s)") }
+        return StageResult(stage: .extract, counts: counts, parts: checkpoint.parts.count, summary: summary,
                            exitStatus: StageResult.status(for: counts))
     }
 }
@@ -78,19 +149,23 @@ final class PartSink: ExtractSink {
     private var checkpoint: Checkpoint
     private let system: String
     private let settings: BundleSettings
+    private let ids: SourceIDIndex?
     private let reporter: Reporter
     private var writer: BundleWriter?
     private var counts = StageCounts()
     private var newestUpdate: String?
     private var lastPosition: SourcePosition?
+    private(set) var deletionCount = 0
 
-    init(directory: StageDirectory, checkpoint: Checkpoint, system: String, settings: BundleSettings, reporter: Reporter) throws {
+    init(directory: StageDirectory, checkpoint: Checkpoint, system: String, settings: BundleSettings, ids: SourceIDIndex?, reporter: Reporter) throws {
         self.directory = directory
         self.checkpoint = checkpoint
         self.system = system
         self.settings = settings
+        self.ids = ids
         self.reporter = reporter
         newestUpdate = checkpoint.cursor?["updated_at"]
+        lastPosition = checkpoint.parts.last?.position
     }
 
     private func currentWriter() throws -> BundleWriter {
@@ -104,11 +179,17 @@ final class PartSink: ExtractSink {
 
     func emit<R: CanonicalRecord>(_ record: R) throws {
         try currentWriter().write(record)
+        ids?.saw(R.entity, record.id)
         counts[R.entity].read += 1
         counts[R.entity].written += 1
     }
 
-    /// A record left out on purpose (outside a demo selection): counted, not written.
+    /// A record left out on purpose (outside a demo, unchanged in a delta): counted, not written.
+    func filtered<R: CanonicalRecord>(_ record: R) {
+        ids?.saw(R.entity, record.id)
+        filtered(R.entity)
+    }
+
     func filtered(_ entity: EntityType) {
         counts[entity].read += 1
         counts[entity].filtered += 1
@@ -117,6 +198,8 @@ final class PartSink: ExtractSink {
     func reject(_ reject: Reject) throws {
         try currentWriter().reject(reject)
         if let entity = reject.entity {
+            // A record the source still has, if unreadable now, is not a deletion.
+            if let id = reject.recordID { ids?.saw(entity, id) }
             counts[entity].read += 1
             counts[entity].rejected += 1
         } else {
@@ -140,10 +223,26 @@ final class PartSink: ExtractSink {
         }
     }
 
-    private var cursor: [String: String]? { newestUpdate.map { ["updated_at": $0] } }
+    /// Writes the deletions a delta found into the current part.
+    func recordDeletions(_ missing: [(EntityType, String)], since: String) throws {
+        guard !missing.isEmpty else { return }
+        let writer = try currentWriter()
+        for (entity, id) in missing {
+            try writer.deletion(Deletion(entity: entity, recordID: id, reason: "in the extraction before \(since) but no longer in the source"))
+        }
+        deletionCount = missing.count
+        checkpoint.cursor?["deletions"] = "\(missing.count)"
+    }
+
+    private var cursor: [String: String]? {
+        var cursor = checkpoint.cursor ?? [:]
+        if let newestUpdate { cursor["updated_at"] = newestUpdate }
+        return cursor.isEmpty ? nil : cursor
+    }
 
     private func closePart() throws {
         guard let writer else { return }
+        try ids?.commit()
         let manifest = try writer.finish(cursor: cursor)
         let size = (try? FileManager.default.attributesOfItem(atPath: writer.destination.path)[.size] as? UInt64) ?? 0
         checkpoint.parts.append(PartRecord(

@@ -5,12 +5,12 @@ import Foundation
 /// `ferry-load`: writes the map stage's parts into the target.
 ///
 /// Each part is loaded in one target transaction that also records the part
-/// as loaded, so a killed load either committed a whole part or nothing of it,
-/// and a rerun skips exactly the committed parts. Every record is keyed by
-/// (entity, source id) in the target's ID map with the SHA-256 of its canonical
-/// JSON: an unchanged record is skipped, a changed one updated in place, so a
-/// second run creates nothing and a replay after a mapping fix updates only
-/// what the fix changed.
+/// as loaded (with its counts), so a killed load either committed a whole part
+/// or nothing of it, and a rerun skips exactly the committed parts and reports
+/// the same totals. Every record is keyed by (entity, source id) in the
+/// target's ID map with the SHA-256 of its canonical JSON: an unchanged record
+/// is skipped, a changed one updated in place, so a second run creates nothing
+/// and a replay after a mapping fix updates only what the fix changed.
 public struct LoadStage {
     public let context: PipelineContext
     public let reporter: Reporter
@@ -30,17 +30,19 @@ public struct LoadStage {
         guard settings.type == "sqlite" else {
             throw FerryError.config(file: context.configName, detail: "target.type: unknown target \"\(settings.type)\"", hint: "use sqlite (the connectors are listed in docs/connectors/)")
         }
-        try FileManager.default.createDirectory(at: targetURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         return try HelpDeskArchive(path: targetURL)
     }
 
-    public func run() throws -> StageResult {
+    /// Loads every part not loaded yet; with `onlyFailed`, retries just the
+    /// records whose last attempt failed (after a fix to the data or mapping).
+    public func run(onlyFailed: Bool = false) throws -> StageResult {
         let directory = context.stage(.load)
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
         let (input, parts) = try context.stage(.map).finishedOutput()
         let archive = try openTarget()
-        let fingerprint = Hash.sha256("load v1\n\(input.fingerprint)")
+        if onlyFailed { return try retryFailed(archive: archive, parts: parts) }
+        let fingerprint = Hash.sha256("load v1\n\(input.fingerprint)\n\(PipelineConfig.fingerprintText(context.config.target))")
 
         var checkpoint = try directory.loadCheckpoint() ?? Checkpoint(stage: "load", fingerprint: fingerprint)
         if checkpoint.fingerprint != fingerprint {
@@ -52,25 +54,37 @@ public struct LoadStage {
         }
         if allLoaded, checkpoint.status == .complete {
             directory.touchCheckpoint()
-            let counts = checkpoint.totalCounts
-            return result(counts, parts: checkpoint.parts.count, upToDate: true)
+            return result(checkpoint.totalCounts, parts: checkpoint.parts.count, upToDate: true)
         }
         directory.removeTemporaries()
         let codec = RecordCodec()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
         let totalRecords = input.parts.reduce(0) { $0 + $1.records }
         var done = 0
         for (record, url) in zip(input.parts, parts) {
+            var counts = StageCounts()
             if try archive.isPartLoaded(fingerprint: fingerprint, part: record.file, contentDigest: record.contentDigest) {
-                done += record.records
+                // Committed by a run that died before its checkpoint: its counts were kept with it.
                 if !checkpoint.parts.contains(where: { $0.file == record.file }) {
-                    reporter.info("\(record.file) is already in the target (loaded by an earlier run)")
+                    if let summary = try archive.loadedPartSummary(fingerprint: fingerprint, part: record.file) {
+                        counts = (try? JSONDecoder().decode(StageCounts.self, from: Data(summary.utf8))) ?? counts
+                    }
+                    checkpoint.parts.append(PartRecord(file: record.file, contentDigest: record.contentDigest, bytes: 0,
+                                                       records: counts.total.written, input: record.file, counts: counts))
+                    try directory.saveCheckpoint(checkpoint)
                 }
+                done += record.records
                 continue
             }
-            var counts = StageCounts()
             let reader = try BundleReader(url: url)
             try archive.transaction {
+                var deletions: [Deletion] = []
                 try reader.read(line: { member, line, number in
+                    if member == Deletion.memberName {
+                        deletions.append(try JSONDecoder().decode(Deletion.self, from: line))
+                        return
+                    }
                     guard let entity = EntityType(memberName: member) else { return }
                     counts[entity].read += 1
                     let outcome: LoadOutcome
@@ -79,20 +93,15 @@ public struct LoadStage {
                     } catch let error as DecodingError {
                         outcome = .failed("\(url.lastPathComponent)/\(member) line \(number): \(error.reason)")
                     }
-                    switch outcome {
-                    case .created: counts[entity].written += 1; counts[entity].inserted += 1
-                    case .updated: counts[entity].written += 1; counts[entity].updated += 1
-                    case .unchanged: counts[entity].written += 1; counts[entity].unchanged += 1
-                    case .failed(let reason):
-                        counts[entity].rejected += 1
-                        reporter.warning("\(entity.singular) in \(url.lastPathComponent)/\(member) line \(number) not loaded: \(reason)")
-                    }
+                    tally(outcome, entity, &counts, where: "\(url.lastPathComponent)/\(member) line \(number)")
                     done += 1
                     reporter.progress(done: done, total: totalRecords, unit: "records")
                 }, blob: { blob in
                     try archive.storeBlob(sha256: blob.sha256, size: blob.size) { sink in try blob.read(sink) }
                 })
-                try archive.markPartLoaded(fingerprint: fingerprint, part: record.file, contentDigest: record.contentDigest)
+                try apply(deletions, archive: archive, counts: &counts)
+                let summary = String(decoding: try encoder.encode(counts), as: UTF8.self)
+                try archive.markPartLoaded(fingerprint: fingerprint, part: record.file, contentDigest: record.contentDigest, summary: summary)
             }
             checkpoint.parts.removeAll { $0.file == record.file }
             checkpoint.parts.append(PartRecord(file: record.file, contentDigest: record.contentDigest, bytes: 0,
@@ -104,6 +113,65 @@ public struct LoadStage {
         return result(checkpoint.totalCounts, parts: checkpoint.parts.count, upToDate: false)
     }
 
+    private func tally(_ outcome: LoadOutcome, _ entity: EntityType, _ counts: inout StageCounts, where location: String) {
+        switch outcome {
+        case .created: counts[entity].written += 1; counts[entity].inserted += 1
+        case .updated: counts[entity].written += 1; counts[entity].updated += 1
+        case .unchanged: counts[entity].written += 1; counts[entity].unchanged += 1
+        case .failed(let reason):
+            counts[entity].rejected += 1
+            reporter.warning("\(entity.singular) in \(location) not loaded: \(reason)")
+        }
+    }
+
+    /// Applies a delta's deletions, children before parents, as `target.deletions` says.
+    private func apply(_ deletions: [Deletion], archive: HelpDeskArchive, counts: inout StageCounts) throws {
+        guard !deletions.isEmpty else { return }
+        let policy = context.config.target.deletions
+        guard policy != .keep else {
+            reporter.info("\(deletions.count) record(s) are no longer in the source; kept in the target (target.deletions: keep)")
+            return
+        }
+        for deletion in deletions.sorted(by: { ($0.entity.order, $0.recordID) > ($1.entity.order, $1.recordID) }) {
+            switch try archive.applyDeletion(deletion.entity, sourceID: deletion.recordID, reason: deletion.reason, keepMarked: policy == .mark) {
+            case .deleted, .marked: counts[deletion.entity].deleted += 1
+            case .absent: break
+            case .stillReferenced(let why):
+                counts[deletion.entity].deleted += 1
+                reporter.warning("\(deletion.entity.singular) \(deletion.recordID) is gone from the source but other records still refer to it; marked instead of deleted (\(why))")
+            }
+        }
+    }
+
+    private func retryFailed(archive: HelpDeskArchive, parts: [URL]) throws -> StageResult {
+        let failed = try archive.failedRecords()
+        guard !failed.isEmpty else {
+            return StageResult(stage: .load, summary: ["ferry-load --only-failed: no record failed last time; nothing to retry"])
+        }
+        var wanted = Set(failed.map { "\($0.entity.rawValue) \($0.sourceID)" })
+        let codec = RecordCodec()
+        var counts = StageCounts()
+        for url in parts where !wanted.isEmpty {
+            let reader = try BundleReader(url: url)
+            try archive.transaction {
+                try reader.read(line: { member, line, number in
+                    guard let entity = EntityType(memberName: member) else { return }
+                    guard let id = try? JSONDecoder().decode(IDProbe.self, from: line).id, wanted.remove("\(entity.rawValue) \(id)") != nil else { return }
+                    counts[entity].read += 1
+                    tally(try load(entity, line, codec: codec, archive: archive), entity, &counts, where: "\(url.lastPathComponent)/\(member) line \(number)")
+                }, blob: { blob in
+                    try archive.storeBlob(sha256: blob.sha256, size: blob.size) { sink in try blob.read(sink) }
+                })
+            }
+        }
+        var summary = ["ferry-load --only-failed: retried \(counts.total.read) of \(failed.count) failed record(s)"]
+        summary.append(counts.loadTable())
+        if !wanted.isEmpty { summary.append("\(wanted.count) failed record(s) are no longer in stages/map (fixed away by the mapping, or filtered)") }
+        return StageResult(stage: .load, counts: counts, summary: summary, exitStatus: StageResult.status(for: counts))
+    }
+
+    private struct IDProbe: Decodable { let id: String }
+
     private func result(_ counts: StageCounts, parts: Int, upToDate: Bool) -> StageResult {
         var summary: [String] = []
         if upToDate { summary.append("ferry-load: every part of stages/map is already in the target; nothing to do") }
@@ -111,7 +179,7 @@ public struct LoadStage {
         let t = counts.total
         summary.append("\(counts.reconciles ? "reconciled" : "NOT RECONCILED (a bug: please report it)"): read \(t.read) = in target \(t.written) (inserted \(t.inserted), updated \(t.updated), unchanged \(t.unchanged)) + failed \(t.rejected)")
         summary.append("target: \(targetURL.path)")
-        if t.rejected > 0 { summary.append("failed records are in the target's id_map with status 'failed' and their reason; ferry-verify lists them") }
+        if t.rejected > 0 { summary.append("failed records are in the target's id_map with status 'failed' and their reason; fix the cause, then `ferry-load --only-failed`") }
         return StageResult(stage: .load, counts: counts, parts: parts, upToDate: upToDate, summary: summary,
                            exitStatus: StageResult.status(for: counts))
     }

@@ -27,17 +27,21 @@ public struct MapStage {
         let settings = context.config.map
         let runner = PartwiseRunner(stage: .map, context: context, reporter: reporter,
                                     settingsText: "map v1\n" + PipelineConfig.fingerprintText(settings))
+        let directory = context.stage(.map)
+        let kept = directory.url.appendingPathComponent("known.sqlite")
         var plan: MapPlan?
         return try runner.run(
             prepare: { input in
-                let built = try MapPlan(directory: context.stage(.map), settings: settings)
+                // A delta resolves references against everyone earlier runs saw.
+                let built = try MapPlan(directory: directory, settings: settings, seed: input.isDelta ? kept : nil)
                 try built.scan(parts: input.parts, reporter: reporter)
                 try built.checkCoverage(configFile: context.configName, reporter: reporter)
                 plan = built
             },
             transform: { _, reader, writer, counts in
                 try plan!.transform(partNumber: writer.part, reader: reader, writer: writer, counts: &counts)
-            })
+            },
+            finish: { try plan!.scratch.persist(to: kept) })
     }
 }
 
@@ -75,8 +79,9 @@ final class MapPlan {
     var agentTargets: [String: String] = [:]
     var sourceSystem = "unknown"
 
-    init(directory: StageDirectory, settings: MapSettings) throws {
+    init(directory: StageDirectory, settings: MapSettings, seed: URL?) throws {
         self.settings = settings
+        // users, orgs, groups and fields persist across runs (for deltas); the rest is per run.
         scratch = try ScratchIndex(directory: directory, name: "map-index", schema: """
             CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role TEXT, active INTEGER) WITHOUT ROWID;
             CREATE INDEX users_email ON users(email);
@@ -87,19 +92,28 @@ final class MapPlan {
             CREATE TABLE assignees(id TEXT PRIMARY KEY, count INTEGER, example TEXT) WITHOUT ROWID;
             CREATE TABLE placeholders(id TEXT PRIMARY KEY, part INTEGER, example TEXT) WITHOUT ROWID;
             CREATE INDEX placeholders_part ON placeholders(part);
+            CREATE TABLE placeholders_kept(id TEXT PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE kb(entity TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
+            """, seed: seed, reset: """
+            DELETE FROM user_refs; DELETE FROM assignees; DELETE FROM placeholders;
+            INSERT OR IGNORE INTO users(id, email, role, active) SELECT id, NULL, 'end_user', 0 FROM placeholders_kept;
             """)
     }
 
     // MARK: pass 1
 
     func scan(parts: [URL], reporter: Reporter) throws {
-        var groupSeq = 0
         try scratch.queue.write { db in
-            let users = try db.cachedStatement(sql: "INSERT OR IGNORE INTO users(id, email, role, active) VALUES (?, ?, ?, ?)")
+            let users = try db.cachedStatement(sql: """
+                INSERT INTO users(id, email, role, active) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET email = excluded.email, role = excluded.role, active = excluded.active
+                """)
             let orgs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO orgs(id) VALUES (?)")
-            let groups = try db.cachedStatement(sql: "INSERT OR IGNORE INTO groups(id, name, seq) VALUES (?, ?, ?)")
-            let fields = try db.cachedStatement(sql: "INSERT OR IGNORE INTO fields(id, title) VALUES (?, ?)")
+            var groupSeq = try Int.fetchOne(db, sql: "SELECT max(seq) FROM groups") ?? 0
+            let groups = try db.cachedStatement(sql: "INSERT INTO groups(id, name, seq) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name")
+            let fields = try db.cachedStatement(sql: "INSERT INTO fields(id, title) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title")
             let refs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO user_refs(id, part, example) VALUES (?, ?, ?)")
+            let kb = try db.cachedStatement(sql: "INSERT OR IGNORE INTO kb(entity, id) VALUES (?, ?)")
             let assignees = try db.cachedStatement(sql: "INSERT INTO assignees(id, count, example) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET count = count + 1")
             for (index, url) in parts.enumerated() {
                 let part = index + 1
@@ -135,8 +149,13 @@ final class MapPlan {
                     case .comments:
                         guard let c = try? self.codec.decode(Comment.self, line), let author = c.authorID else { return }
                         try refs.execute(arguments: [author, part, "comment \(c.id) of ticket \(c.ticketID) in \(file)"])
+                    case .kbCategories, .kbSections:
+                        guard let probe = try? JSONDecoder().decode(IDProbe.self, from: line) else { return }
+                        try kb.execute(arguments: [entity.rawValue, probe.id])
                     case .kbArticles:
-                        guard let a = try? self.codec.decode(KBArticle.self, line), let author = a.authorID else { return }
+                        guard let a = try? self.codec.decode(KBArticle.self, line) else { return }
+                        try kb.execute(arguments: [entity.rawValue, a.id])
+                        guard let author = a.authorID else { return }
                         try refs.execute(arguments: [author, part, "article \(a.id) in \(file)"])
                     default:
                         return
@@ -145,6 +164,7 @@ final class MapPlan {
                 reporter.progress(done: part, total: parts.count, unit: "parts scanned")
             }
             try db.execute(sql: "INSERT INTO placeholders(id, part, example) SELECT id, part, example FROM user_refs WHERE id NOT IN (SELECT id FROM users)")
+            try db.execute(sql: "INSERT OR IGNORE INTO placeholders_kept(id) SELECT id FROM placeholders")
             try resolveGroupsAndFields(db)
         }
     }
@@ -284,6 +304,8 @@ final class MapPlan {
         return .keep
     }
 
+    private struct IDProbe: Decodable { let id: String }
+
     // MARK: pass 2
 
     func transform(partNumber: Int, reader: BundleReader, writer: BundleWriter, counts: inout StageCounts) throws {
@@ -294,6 +316,9 @@ final class MapPlan {
             let orgLookup = try db.cachedStatement(sql: "SELECT 1 FROM orgs WHERE id = ?")
             let groupLookup = try db.cachedStatement(sql: "SELECT name, target, survivor FROM groups WHERE id = ?")
             let fieldLookup = try db.cachedStatement(sql: "SELECT key, dropped, title FROM fields WHERE id = ?")
+            let kbLookup = try db.cachedStatement(sql: "SELECT 1 FROM kb WHERE entity = ? AND id = ?")
+            // Per part (a ticket and its children always share a part), so memory stays bounded.
+            var keptTickets = Set<String>(), keptComments = Set<String>(), keptArticles = Set<String>()
             var rejectedTickets = Set<String>()
             var rejectedComments = Set<String>()
             var placeholdersEmitted = false
@@ -354,11 +379,19 @@ final class MapPlan {
             }
 
             try reader.read(line: { member, line, number in
+                if try passDeletion(member, line, into: writer) { return }
                 guard let entity = EntityType(memberName: member) else { return }
                 if entity > .users { try emitPlaceholders() }
                 switch entity {
                 case .organizations: try handle(Organization.self, line, number, member) { _ in .keep }
-                case .users: try handle(User.self, line, number, member) { _ in .keep }
+                case .users:
+                    try handle(User.self, line, number, member) { user in
+                        if let org = user.organizationID, try Row.fetchOne(orgLookup, arguments: [org]) == nil {
+                            try writer.change(FieldChange(entity: .users, recordID: user.id, field: "organization_id", before: .string(org), after: .null, reason: "organization \(org) is not in the export"))
+                            user.organizationID = nil
+                        }
+                        return .keep
+                    }
                 case .groups:
                     try handle(Group.self, line, number, member) { group in
                         let row = try Row.fetchOne(groupLookup, arguments: [group.id])
@@ -423,6 +456,7 @@ final class MapPlan {
                             }
                         }
                         ticket.customFields = kept
+                        keptTickets.insert(ticket.id)
                         return .keep
                     }
                 case .comments:
@@ -431,19 +465,40 @@ final class MapPlan {
                             rejectedComments.insert(comment.id)
                             return .reject("its ticket \(comment.ticketID) was rejected")
                         }
+                        guard keptTickets.contains(comment.ticketID) else {
+                            rejectedComments.insert(comment.id)
+                            return .reject("its ticket \(comment.ticketID) is not in the export")
+                        }
                         if let reason = try missingUser(comment.authorID, "author_id") { rejectedComments.insert(comment.id); return .reject(reason) }
+                        keptComments.insert(comment.id)
                         return .keep
                     }
                 case .kbCategories: try handle(KBCategory.self, line, number, member) { _ in .keep }
-                case .kbSections: try handle(KBSection.self, line, number, member) { _ in .keep }
+                case .kbSections:
+                    try handle(KBSection.self, line, number, member) { section in
+                        try Row.fetchOne(kbLookup, arguments: [EntityType.kbCategories.rawValue, section.categoryID]) == nil
+                            ? .reject("its category \(section.categoryID) is not in the export") : .keep
+                    }
                 case .kbArticles:
                     try handle(KBArticle.self, line, number, member) { article in
-                        try missingUser(article.authorID, "author_id").map(MapOutcome.reject) ?? .keep
+                        if try Row.fetchOne(kbLookup, arguments: [EntityType.kbSections.rawValue, article.sectionID]) == nil {
+                            return .reject("its section \(article.sectionID) is not in the export")
+                        }
+                        if let reason = try missingUser(article.authorID, "author_id") { return .reject(reason) }
+                        keptArticles.insert(article.id)
+                        return .keep
                     }
                 case .attachments:
                     try handle(Attachment.self, line, number, member) { attachment in
-                        attachment.parentType == .comment && rejectedComments.contains(attachment.parentID)
-                            ? .reject("its comment \(attachment.parentID) was rejected") : .keep
+                        switch attachment.parentType {
+                        case .comment where !keptComments.contains(attachment.parentID):
+                            return .reject(rejectedComments.contains(attachment.parentID)
+                                ? "its comment \(attachment.parentID) was rejected" : "its comment \(attachment.parentID) is not in the export")
+                        case .article where !keptArticles.contains(attachment.parentID):
+                            return .reject("its article \(attachment.parentID) was rejected or is not in the export")
+                        default:
+                            return .keep
+                        }
                     }
                 }
             }, blob: { blob in

@@ -15,6 +15,9 @@ struct PartwiseRunner {
     struct Input {
         let checkpoint: Checkpoint
         let parts: [URL]
+
+        /// A delta run's input: only what changed since the last complete run.
+        var isDelta: Bool { checkpoint.cursor?["since"] != nil }
     }
 
     func input() throws -> Input {
@@ -25,9 +28,12 @@ struct PartwiseRunner {
 
     /// `prepare` runs once per run, before any part (a first pass over all input, say).
     /// `transform` fills the writer for one input part and adds to the counts.
+    /// `finish` runs after the last part, before the stage is marked complete
+    /// (to keep state for the next delta run, say).
     func run(
         prepare: (Input) throws -> Void,
-        transform: (_ part: URL, _ reader: BundleReader, _ writer: BundleWriter, _ counts: inout StageCounts) throws -> Void
+        transform: (_ part: URL, _ reader: BundleReader, _ writer: BundleWriter, _ counts: inout StageCounts) throws -> Void,
+        finish: () throws -> Void = {}
     ) throws -> StageResult {
         let directory = context.stage(stage)
         let lock = try directory.lock()
@@ -45,6 +51,9 @@ struct PartwiseRunner {
                                summary: StageResult.summaryLines(stage, counts, parts: checkpoint.parts.count, upToDate: true),
                                exitStatus: StageResult.status(for: counts))
         }
+        // The first pass (and the map's coverage check) runs before old output is
+        // touched: a run that stops there leaves the last good output in place.
+        try prepare(input)
         if checkpoint.fingerprint != fingerprint {
             if !checkpoint.parts.isEmpty { reporter.info("input or settings changed since the last run; starting over") }
             checkpoint = Checkpoint(stage: stage.rawValue, fingerprint: fingerprint)
@@ -55,7 +64,6 @@ struct PartwiseRunner {
         directory.removeTemporaries()
         try directory.saveCheckpoint(checkpoint)
 
-        try prepare(input)
         let totalRecords = input.checkpoint.parts.reduce(0) { $0 + $1.records }
         var recordsDone = checkpoint.parts.reduce(0) { $0 + $1.counts.total.read }
         for (index, partURL) in input.parts.enumerated() where index >= checkpoint.parts.count {
@@ -75,6 +83,7 @@ struct PartwiseRunner {
             recordsDone += counts.total.read
             reporter.progress(done: recordsDone, total: totalRecords, unit: "records")
         }
+        try finish()
         checkpoint.status = .complete
         try directory.saveCheckpoint(checkpoint)
         let counts = checkpoint.totalCounts
@@ -82,6 +91,13 @@ struct PartwiseRunner {
                            summary: StageResult.summaryLines(stage, counts, parts: checkpoint.parts.count, upToDate: false),
                            exitStatus: StageResult.status(for: counts))
     }
+}
+
+/// Passes deletions on unchanged; the load applies them.
+func passDeletion(_ member: String, _ line: Data, into writer: BundleWriter) throws -> Bool {
+    guard member == Deletion.memberName else { return false }
+    try writer.passThrough(line, member: member)
+    return true
 }
 
 /// Streams a part's blobs into the writer unchanged (attachments keep their bytes).

@@ -5,27 +5,47 @@ import GRDB
 /// A stage's private on-disk index (an SQLite file in the stage folder), for
 /// facts that span all parts: which e-mails repeat, which users exist. Keeping
 /// them on disk instead of in dictionaries keeps memory flat however large the
-/// export. It is rebuilt from the input at the start of every run, so it never
-/// needs to be crash-safe itself: durability is not worth paying for here.
+/// export. It is rebuilt at the start of every run (from nothing, or for a delta
+/// from the index the last complete run kept), so it never needs to be
+/// crash-safe itself: durability is paid for once, in `persist`.
 final class ScratchIndex {
     let queue: DatabaseQueue
     let url: URL
 
-    init(directory: StageDirectory, name: String, schema: String) throws {
+    /// `seed`: the kept index of the last complete run, for delta runs; `reset`
+    /// then clears what belongs to a single run. Without a seed, `schema` creates the tables.
+    init(directory: StageDirectory, name: String, schema: String, seed: URL? = nil, reset: String = "") throws {
         url = directory.url.appendingPathComponent(".\(name).sqlite")
         for suffix in ["", "-wal", "-shm", "-journal"] {
             try? FileManager.default.removeItem(atPath: url.path + suffix)
         }
+        let seeded = seed.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768")
         }
         do {
+            if seeded, let seed { try FileManager.default.copyItem(at: seed, to: url) }
             queue = try DatabaseQueue(path: url.path, configuration: configuration)
-            try queue.write { db in try db.execute(sql: schema) }
+            try queue.write { db in try db.execute(sql: seeded ? reset : schema) }
         } catch {
             throw FerryError.io(path: url.path, detail: "cannot create the stage's index: \(error)")
         }
+    }
+
+    /// Keeps a durable copy at `destination` for the next delta run to start from.
+    func persist(to destination: URL) throws {
+        let temp = DurableFile.temporarySibling(of: destination)
+        try? FileManager.default.removeItem(at: temp)
+        do {
+            try queue.inDatabase { db in try db.execute(sql: "VACUUM INTO ?", arguments: [temp.path]) }
+            let handle = try FileHandle(forUpdating: temp)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw FerryError.io(path: destination.path, detail: "cannot keep the stage's index: \(error)")
+        }
+        try DurableFile.commit(temp, to: destination)
     }
 
     deinit {

@@ -63,6 +63,14 @@ public struct VerifyReport: Codable, Sendable {
 /// out on purpose, with the reason). Counts must reconcile with what extract
 /// read. Known rejects do not fail verification (they were reported when they
 /// happened); anything missing or different in the target does: exit 1.
+///
+/// Writes, in stages/verify: records.csv and its split by status
+/// (migrated.csv, failed.csv, skipped.csv; `RecordLedger`), differences.csv
+/// (`DifferenceLog`), summary.json (the counts), and report.html with
+/// report.json (`VerifyReportDocument`): the counts as a chart and a table,
+/// failures and skips by reason, the first differences, a side-by-side sample
+/// of tickets (`TicketSampler`) and how the run was configured (`RunFacts`).
+/// Records stream through; only bounded aggregates are kept for the report.
 public struct VerifyStage {
     public let context: PipelineContext
     public let reporter: Reporter
@@ -73,9 +81,11 @@ public struct VerifyStage {
     }
 
     public func run() throws -> StageResult {
+        let started = Date()
         let directory = context.stage(.verify)
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
+        directory.removeTemporaries()
         let (extract, extractParts) = try context.stage(.extract).finishedOutput()
         let (_, dedupeParts) = try context.stage(.dedupe).finishedOutput()
         let (mapCheckpoint, mapParts) = try context.stage(.map).finishedOutput()
@@ -94,10 +104,9 @@ public struct VerifyStage {
         let outsideDemo = extractTotals.total.filtered
         for entity in EntityType.allCases { counts[entity]!.skipped += extractTotals[entity].filtered }
 
-        let records = try CSVFile(url: directory.url.appendingPathComponent("records.csv"),
-                                  header: ["entity", "source_id", "target_id", "status", "reason"])
-        let differences = try CSVFile(url: directory.url.appendingPathComponent("differences.csv"),
-                                      header: ["entity", "source_id", "target_id", "field", "expected", "actual"])
+        let records = try RecordLedger(directory: directory.url)
+        let differences = try DifferenceLog(directory: directory.url)
+        var sampler = TicketSampler()
         let decoder = JSONDecoder()
         var unattributed = 0
 
@@ -108,21 +117,20 @@ public struct VerifyStage {
                     switch member {
                     case Reject.memberName:
                         let reject = try decoder.decode(Reject.self, from: line)
-                        guard let entity = reject.entity else {
-                            unattributed += 1
-                            try records.append(["", reject.recordID ?? "", "", "failed", "\(stage.rawValue): \(reject.summary)"])
-                            return
-                        }
-                        counts[entity]!.failed += 1
-                        try records.append([entity.rawValue, reject.recordID ?? "", "", "failed", "\(stage.rawValue): \(reject.summary)"])
+                        if let entity = reject.entity { counts[entity]!.failed += 1 } else { unattributed += 1 }
+                        // Grouped by the reason alone: file, line and id differ from record to record.
+                        try records.add(reject.entity, sourceID: reject.recordID ?? "", status: .failed,
+                                        reason: "\(stage.rawValue): \(reject.summary)",
+                                        groupReason: "\(stage.rawValue): " + (reject.field.map { "field \($0): " } ?? "") + reject.reason)
                     case Merge.memberName:
                         let merge = try decoder.decode(Merge.self, from: line)
                         counts[merge.entity]!.skipped += 1
-                        try records.append([merge.entity.rawValue, merge.mergedID, "", "skipped", "\(stage.rawValue): merged into \(merge.survivorID): \(merge.reason)"])
+                        try records.add(merge.entity, sourceID: merge.mergedID, status: .skipped,
+                                        reason: "\(stage.rawValue): merged into \(merge.survivorID): \(merge.reason)")
                     case Skip.memberName:
                         let skip = try decoder.decode(Skip.self, from: line)
                         counts[skip.entity]!.skipped += 1
-                        try records.append([skip.entity.rawValue, skip.recordID, "", "skipped", "\(stage.rawValue): \(skip.reason)"])
+                        try records.add(skip.entity, sourceID: skip.recordID, status: .skipped, reason: "\(stage.rawValue): \(skip.reason)")
                     default:
                         return
                     }
@@ -135,31 +143,38 @@ public struct VerifyStage {
         var differenceCount = 0
         var checked = 0
         let total = mapCheckpoint.parts.reduce(0) { $0 + $1.records }
-        for part in mapParts {
+        for (partIndex, part) in mapParts.enumerated() {
             var expectedComments: [String: Int] = [:]
             var ticketIDs: [String] = []
             try BundleReader(url: part).read(line: { member, line, _ in
                 guard let entity = EntityType(memberName: member) else { return }
                 let outcome = try comparer.compare(entity, line)
                 switch entity {
-                case .tickets: ticketIDs.append(outcome.sourceID)
+                case .tickets:
+                    ticketIDs.append(outcome.sourceID)
+                    sampler.noteTicket(outcome.sourceID, part: partIndex)
                 case .comments: if let ticket = outcome.ticketID { expectedComments[ticket, default: 0] += 1 }
+                case .attachments:
+                    if sampler.wantsAttachment, outcome.commentID != nil, let ticket = try outcome.owningTicket(archive) {
+                        sampler.noteAttachment(ticketID: ticket, part: partIndex)
+                    }
                 default: break
                 }
-                let target = outcome.targetID.map(String.init) ?? ""
                 if outcome.failedToLoad != nil || !outcome.differences.isEmpty {
                     counts[entity]!.failed += 1
                     counts[entity]!.differing += 1
                     let reason = outcome.failedToLoad.map { "load: \($0)" } ?? "different in target: " + outcome.differences.map(\.field).joined(separator: ", ")
-                    try records.append([entity.rawValue, outcome.sourceID, target, "failed", reason])
+                    try records.add(entity, sourceID: outcome.sourceID, targetID: outcome.targetID, status: .failed, reason: reason)
                     for difference in outcome.differences {
-                        try differences.append([entity.rawValue, outcome.sourceID, target, difference.field, difference.expected, difference.actual])
+                        try differences.add(entity, sourceID: outcome.sourceID, targetID: outcome.targetID,
+                                            field: difference.field, expected: difference.expected, actual: difference.actual)
                         differenceCount += 1
                     }
                     if outcome.failedToLoad != nil { differenceCount += 1 }
+                    if let ticket = try outcome.owningTicket(archive) { sampler.noteDifference(ticketID: ticket, part: partIndex) }
                 } else {
                     counts[entity]!.migrated += 1
-                    try records.append([entity.rawValue, outcome.sourceID, target, "migrated", ""])
+                    try records.add(entity, sourceID: outcome.sourceID, targetID: outcome.targetID, status: .migrated)
                 }
                 checked += 1
                 reporter.progress(done: checked, total: total, unit: "records checked")
@@ -168,23 +183,38 @@ public struct VerifyStage {
                 let expected = expectedComments[ticket] ?? 0
                 let actual = try archive.commentCount(ticketSourceID: ticket)
                 if expected != actual {
-                    let target = try archive.targetID(.tickets, sourceID: ticket).map(String.init) ?? ""
-                    try differences.append([EntityType.tickets.rawValue, ticket, target, "comment_count", String(expected), String(actual)])
+                    try differences.add(.tickets, sourceID: ticket, targetID: try archive.targetID(.tickets, sourceID: ticket),
+                                        field: "comment_count", expected: String(expected), actual: String(actual))
                     differenceCount += 1
+                    sampler.noteDifference(ticketID: ticket, part: partIndex)
                 }
             }
         }
         try records.finish()
         try differences.finish()
 
+        let summaryURL = directory.url.appendingPathComponent("summary.json")
         let report = VerifyReport(
             entities: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             differences: differenceCount, unattributedRejects: unattributed,
-            recordsCSV: records.url.path, differencesCSV: differences.url.path,
+            recordsCSV: records.all.url.path, differencesCSV: differences.csv.url.path,
             target: load.targetURL.path, verifiedAt: Clock.nowISO8601())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try DurableFile.write(try encoder.encode(report) + Data("\n".utf8), to: directory.url.appendingPathComponent("summary.json"))
+        try DurableFile.write(try encoder.encode(report) + Data("\n".utf8), to: summaryURL)
+
+        reporter.info("reading \(sampler.picks.count) sample ticket(s) back for the side-by-side view")
+        let document = VerifyReportDocument(
+            ferryVersion: FerryVersion.string, generatedAt: report.verifiedAt,
+            verdict: VerifyReportDocument.verdict(for: report), summary: report, recordsOutsideDemo: outsideDemo,
+            reasons: records.reasons.sorted,
+            differences: DifferenceExcerpt(rows: differences.rows, shown: differences.shown),
+            tickets: TicketSample(
+                rule: TicketSampler.rule,
+                tickets: try sampler.compare(mapParts: mapParts, archive: archive), moreDiffering: sampler.moreDiffering),
+            run: RunFacts.gather(context: context, started: started, finished: Date()),
+            files: ReportFiles(directory: directory.url))
+        try document.write(to: directory.url)
 
         var summary = [report.table()]
         if outsideDemo > 0 { summary.append("skipped includes \(outsideDemo) record(s) outside the demo selection (not listed in records.csv)") }
@@ -192,9 +222,11 @@ public struct VerifyStage {
         summary.append(report.reconciles ? "counts reconcile: all + created = migrated + failed + skipped for every kind"
                                          : "COUNTS DO NOT RECONCILE: some records are unaccounted for (a bug: please report it)")
         summary.append(differenceCount == 0 ? "verification clean: every migrated record equals its source, field by field; attachments match by SHA-256"
-                                            : "verification found \(differenceCount) difference(s): see \(differences.url.path)")
-        summary.append("records: \(records.url.path) (\(records.rows) rows)")
-        summary.append("differences: \(differences.url.path) (\(differences.rows) rows)")
+                                            : "verification found \(differenceCount) difference(s): see \(differences.csv.url.path)")
+        summary.append("records: \(records.all.url.path) (\(records.all.rows) rows: "
+                       + RecordStatus.allCases.map { "\(records.file($0).rows) in \($0.fileName)" }.joined(separator: ", ") + ")")
+        summary.append("differences: \(differences.csv.url.path) (\(differences.rows) rows)")
+        summary.append("report: \(document.files.reportHTML)")
         return StageResult(stage: .verify, summary: summary, exitStatus: report.clean ? .ok : .differences)
     }
 }
@@ -216,9 +248,22 @@ struct RecordComparer {
     struct Outcome {
         var sourceID: String
         var targetID: Int64?
+        /// A comment's ticket; a ticket's own id.
         var ticketID: String?
+        /// An attachment's comment, when it hangs off one.
+        var commentID: String?
         var failedToLoad: String?
         var differences: [FieldDifference] = []
+
+        /// The ticket this record belongs to (itself, a comment's ticket, an
+        /// attachment's comment's ticket), for the report's sample of
+        /// differing tickets. An attachment's comment is looked up in the
+        /// target: the map part's comments have gone by when its attachments come.
+        func owningTicket(_ archive: HelpDeskArchive) throws -> String? {
+            if let ticketID { return ticketID }
+            if let commentID { return try archive.fetch(Comment.self, sourceID: commentID)?.ticketID }
+            return nil
+        }
     }
 
     func compare(_ entity: EntityType, _ line: Data) throws -> Outcome {
@@ -227,7 +272,10 @@ struct RecordComparer {
         case .users: return try compare(User.self, line)
         case .groups: return try compare(Group.self, line)
         case .ticketFields: return try compare(TicketField.self, line)
-        case .tickets: return try compare(Ticket.self, line)
+        case .tickets:
+            var outcome = try compare(Ticket.self, line)
+            outcome.ticketID = outcome.sourceID
+            return outcome
         case .comments:
             var outcome = try compare(Comment.self, line)
             outcome.ticketID = try codec.decode(Comment.self, line).ticketID
@@ -238,6 +286,7 @@ struct RecordComparer {
         case .attachments:
             var outcome = try compare(Attachment.self, line)
             let attachment = try codec.decode(Attachment.self, line)
+            if attachment.parentType == .comment { outcome.commentID = attachment.parentID }
             if outcome.failedToLoad == nil {
                 if let (sha, size) = try archive.blobDigest(attachment.sha256) {
                     if sha != attachment.sha256 || size != attachment.size {

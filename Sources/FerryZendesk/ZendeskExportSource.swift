@@ -64,7 +64,13 @@ public final class ZendeskExportSource: SourceConnector {
 
     public func extract(from position: SourcePosition?, into sink: ExtractSink, reporter: Reporter) throws {
         try checkRoot()
-        let startIndex = position.flatMap { p in Self.files.firstIndex { $0.name == p["file"] } } ?? 0
+        var startIndex = 0
+        if let position {
+            guard let index = Self.files.firstIndex(where: { $0.name == position["file"] }) else {
+                throw FerryError.badInput(file: "stages/extract/checkpoint.json", line: nil, detail: "resume position names \(position["file"] ?? "no file"), which this source does not read; delete the checkpoint to extract from the start")
+            }
+            startIndex = index
+        }
         let decoder = JSONDecoder()
         var linesDone = 0
         for (index, (name, entity)) in Self.files.enumerated() where index >= startIndex {

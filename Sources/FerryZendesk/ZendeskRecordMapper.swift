@@ -152,8 +152,9 @@ struct ZendeskRecordMapper {
         if a.content_url.hasPrefix("http://") || a.content_url.hasPrefix("https://") {
             return try reject("remote URL \(a.content_url.prefix(80)): the zendesk-export source reads files inside the export folder only")
         }
-        let file = root.appendingPathComponent(a.content_url).standardizedFileURL
-        guard file.path.hasPrefix(root.path + "/") else {
+        // Resolve links before the check: a symlink inside the export must not lead outside it.
+        let file = root.appendingPathComponent(a.content_url).standardizedFileURL.resolvingSymlinksInPath()
+        guard file.path.hasPrefix(root.resolvingSymlinksInPath().path + "/") else {
             return try reject("path \(a.content_url) leads outside the export folder; refused")
         }
         var isDirectory: ObjCBool = false

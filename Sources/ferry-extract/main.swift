@@ -21,6 +21,9 @@ struct FerryExtract: ParsableCommand {
               ferry-extract --stages-dir .demo/stages --sample 20 --seed 1
               ferry-extract --stages-dir .demo/stages --ticket-ids 12,57 --article-ids 62003
 
+            Delta migrations bring only what changed since the last complete extract:
+              ferry-extract --delta     (then dedupe, map, load and verify as usual; `make delta`)
+
             Example:  ferry-extract --config pipeline.yml
             Inspect:  bsdtar -xOf stages/extract/part-00001.tar.zst tickets.ndjson | jq .
 
@@ -41,11 +44,22 @@ struct FerryExtract: ParsableCommand {
     @Option(help: ArgumentHelp("Demo: these article IDs (comma-separated) instead of a random sample.", valueName: "ids"))
     var articleIds: String?
 
+    @Flag(help: "Only what changed since the last complete extract (its cursor), plus deletions.")
+    var delta = false
+
     func validate() throws {
+        if delta && (sample != nil || ticketIds != nil || articleIds != nil) {
+            throw ValidationError("--delta cannot be combined with a demo selection")
+        }
         if let sample, sample < 1 { throw ValidationError("--sample must be at least 1") }
         if sample != nil && (ticketIds != nil || articleIds != nil) {
             throw ValidationError("use either --sample or --ticket-ids/--article-ids, not both")
         }
+    }
+
+    var mode: ExtractMode {
+        if delta { return .delta }
+        return demo.map(ExtractMode.demo) ?? .full
     }
 
     var demo: DemoSelection.Request? {
@@ -59,7 +73,7 @@ struct FerryExtract: ParsableCommand {
 
     func run() throws {
         runStage(.extract, options: options) { context, reporter in
-            try ExtractStage(context: context, reporter: reporter).run(demo: demo)
+            try ExtractStage(context: context, reporter: reporter).run(mode: mode)
         }
     }
 }

@@ -14,7 +14,11 @@ struct FerryLoad: ParsableCommand {
             loading again creates nothing, and a replay after a mapping change updates \
             only the records whose mapped content changed.
 
+            Deletions found by a delta extract are applied as target.deletions says \
+            (keep, mark or delete).
+
             Example:  ferry-load --config pipeline.yml
+            Retry:    ferry-load --only-failed
             Query:    sqlite3 stages/load/helpdesk.sqlite "SELECT subject FROM tickets LIMIT 5"
 
             \(exitCodeHelp)
@@ -22,9 +26,12 @@ struct FerryLoad: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @Flag(help: "Retry only the records whose last load failed (after fixing their cause).")
+    var onlyFailed = false
+
     func run() throws {
         runStage(.load, options: options) { context, reporter in
-            try LoadStage(context: context, reporter: reporter).run()
+            try LoadStage(context: context, reporter: reporter).run(onlyFailed: onlyFailed)
         }
     }
 }

@@ -58,11 +58,11 @@ import Testing
             ],
             ccIDs: ["3000", "2999", "3000"], followerIDs: ["2999"], channel: "email", externalID: "",
             createdAt: "2024-02-01T10:00:00Z", updatedAt: "2024-02-02T10:00:00Z", solvedAt: nil)
-        var comment = Comment(
+        var comment = FerryCore.Comment(
             id: "c-1", sourceSystem: "zendesk", ticketID: "1001", authorID: "2999", isPublic: false,
             bodyHTML: "<p>The <b>toner</b> melted</p>", bodyPlain: "The toner melted\u{0}after a NUL, émoji 😀",
             createdAt: "2024-02-01T10:05:00Z")
-        var anonymousComment = Comment(id: "c-2", sourceSystem: "email", ticketID: "1001", authorID: nil, bodyHTML: nil, bodyPlain: "")
+        var anonymousComment = FerryCore.Comment(id: "c-2", sourceSystem: "email", ticketID: "1001", authorID: nil, bodyHTML: nil, bodyPlain: "")
         var category = KBCategory(id: "cat-1", sourceSystem: "zendesk", name: "Hardware", description: nil, locale: "en-us", position: 3, url: "")
         var section = KBSection(id: "sec-1", sourceSystem: "zendesk", categoryID: "cat-1", name: "Printers", position: nil)
         var article = KBArticle(
@@ -74,10 +74,10 @@ import Testing
                 ArticleTranslation(locale: "he", title: "כיבוי מדפסות", bodyHTML: "<p>נתק</p>", draft: false, createdAt: nil, updatedAt: "2024-03-01T00:00:00Z"),
                 ArticleTranslation(locale: "de", title: "Drucker löschen", bodyHTML: "", draft: true),
             ])
-        var commentFile = Attachment(
+        var commentFile = FerryCore.Attachment(
             id: "a-1", sourceSystem: "zendesk", parentType: .comment, parentID: "c-1", fileName: "photo 1.jpg",
             contentType: "image/jpeg", size: 5_242_880, sha256: String(repeating: "ab", count: 32), inline: true)
-        var articleFile = Attachment(
+        var articleFile = FerryCore.Attachment(
             id: "a-2", sourceSystem: "zendesk", parentType: .article, parentID: "art-1", fileName: "diagram.pdf",
             contentType: nil, size: UInt64.max, sha256: String(repeating: "cd", count: 32))
     }
@@ -110,13 +110,13 @@ import Testing
         #expect(try archive.fetch(TicketField.self, sourceID: f.field.id) == f.field)
         #expect(try archive.fetch(TicketField.self, sourceID: f.keyedField.id) == f.keyedField)
         #expect(try archive.fetch(Ticket.self, sourceID: f.ticket.id) == f.ticket)
-        #expect(try archive.fetch(Comment.self, sourceID: f.comment.id) == f.comment)
-        #expect(try archive.fetch(Comment.self, sourceID: f.anonymousComment.id) == f.anonymousComment)
+        #expect(try archive.fetch(FerryCore.Comment.self, sourceID: f.comment.id) == f.comment)
+        #expect(try archive.fetch(FerryCore.Comment.self, sourceID: f.anonymousComment.id) == f.anonymousComment)
         #expect(try archive.fetch(KBCategory.self, sourceID: f.category.id) == f.category)
         #expect(try archive.fetch(KBSection.self, sourceID: f.section.id) == f.section)
         #expect(try archive.fetch(KBArticle.self, sourceID: f.article.id) == f.article)
-        #expect(try archive.fetch(Attachment.self, sourceID: f.commentFile.id) == f.commentFile)
-        #expect(try archive.fetch(Attachment.self, sourceID: f.articleFile.id) == f.articleFile)
+        #expect(try archive.fetch(FerryCore.Attachment.self, sourceID: f.commentFile.id) == f.commentFile)
+        #expect(try archive.fetch(FerryCore.Attachment.self, sourceID: f.articleFile.id) == f.articleFile)
     }
 
     func rowCounts(_ archive: HelpDeskArchive) throws -> [EntityType: Int] {
@@ -401,6 +401,48 @@ import Testing
         // And it survives reopening.
         let reopened = try HelpDeskArchive(path: archiveURL)
         #expect(try reopened.isPartLoaded(fingerprint: "fp1", part: "organizations.ndjson", contentDigest: "d2"))
+    }
+
+    @Test func aRecordWrittenInPartNeverCommits() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let archive = try HelpDeskArchive(path: archiveURL)
+        let f = Fixture()
+        _ = try archive.upsert(f.organization, contentHash: try Self.hash(f.organization))
+        for user in [f.user, f.otherUser] { _ = try archive.upsert(user, contentHash: try Self.hash(user)) }
+        for record in [f.field, f.keyedField] { _ = try archive.upsert(record, contentHash: try Self.hash(record)) }
+        _ = try archive.upsert(f.group, contentHash: try Self.hash(f.group))
+        #expect(try archive.rowCount(.users) == 2)
+        // Sabotage: user 3000's row disappears behind id_map's back, so the
+        // ticket row inserts fine and then its cc row breaks a foreign key.
+        try DatabaseQueue(path: archiveURL.path).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF; DELETE FROM users WHERE source_id = '3000'")
+        }
+        var ticket = f.ticket
+        ticket.submitterID = nil
+
+        // The caller swallows the error and carries on: the batch must not commit.
+        var swallowed = false
+        #expect(throws: FerryError.self) {
+            try archive.transaction {
+                do { _ = try archive.upsert(ticket, contentHash: "h1") } catch { swallowed = true }
+                var group = f.group
+                group.name = "Renamed"
+                _ = try archive.upsert(group, contentHash: "h2")
+            }
+        }
+        #expect(swallowed)
+        #expect(try archive.rowCount(.tickets) == 0)
+        #expect(try count("SELECT count(*) FROM ticket_collaborators") == 0)
+        #expect(try archive.fetch(Group.self, sourceID: f.group.id) == f.group)
+
+        // Outside a batch the record is its own transaction: nothing is left either.
+        #expect(throws: FerryError.self) { _ = try archive.upsert(ticket, contentHash: "h1") }
+        #expect(try archive.rowCount(.tickets) == 0)
+        #expect(try archive.idMapEntry(.tickets, sourceID: ticket.id) == nil)
+
+        // The next batch starts clean.
+        try archive.transaction { _ = try archive.upsert(f.group, contentHash: "h3") }
+        #expect(try archive.idMapEntry(.groups, sourceID: f.group.id)?.contentHash == "h3")
     }
 
     @Test func refusesAnotherApplicationsDatabase() throws {

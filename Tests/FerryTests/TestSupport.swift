@@ -59,7 +59,7 @@ enum TestTools {
         if let directory { process.currentDirectoryURL = directory }
         // stderr goes to a file so neither stream can fill a pipe and block the tool.
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-tool-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errURL) }
         let errHandle = try FileHandle(forWritingTo: errURL)
         defer { try? errHandle.close() }

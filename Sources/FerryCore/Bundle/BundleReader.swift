@@ -121,8 +121,8 @@ class ArchiveReadStream {
         archive_read_support_filter_zstd(archive)
         archive_read_support_format_tar(archive)
         if archive_read_open_filename(archive, path, 1 << 16) != ARCHIVE_OK {
+            // deinit frees the handle: a throwing class initializer still runs deinit.
             let message = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
-            archive_read_free(archive)
             throw FerryError.badBundle(path: path, detail: "not a tar + zstd bundle: \(message)")
         }
     }

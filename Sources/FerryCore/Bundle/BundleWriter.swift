@@ -64,6 +64,15 @@ public final class BundleWriter {
         try writeLine(try json.encode(merge), member: Merge.memberName)
     }
 
+    public func deletion(_ deletion: Deletion) throws {
+        try writeLine(try json.encode(deletion), member: Deletion.memberName)
+    }
+
+    /// Copies a line of a non-entity member (deletions) unchanged from an input part.
+    public func passThrough(_ line: Data, member: String) throws {
+        try writeLine(line, member: member)
+    }
+
     public func skip(_ skip: Skip) throws {
         try writeLine(try json.encode(skip), member: Skip.memberName)
     }
@@ -169,6 +178,7 @@ public final class BundleWriter {
             case Merge.memberName: return 101
             case Skip.memberName: return 102
             case FieldChange.memberName: return 103
+            case Deletion.memberName: return 104
             default: return 200
             }
         }

@@ -39,16 +39,61 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
             throw FerryError.config(file: url.path, detail: "cannot read the file", hint: "pass --config with the path of your pipeline.yml")
         }
         let text = String(decoding: data, as: UTF8.self)
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw FerryError.config(file: url.path, detail: "the file is empty", hint: "start from the pipeline.yml in Ferry's repository; docs/pipeline-reference.md lists every key")
+        }
+        try checkKeys(text, file: url.path)
         let config: PipelineConfig
         do {
             config = try YAMLDecoder().decode(PipelineConfig.self, from: text)
         } catch let error as DecodingError {
-            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(error.reason)", hint: "fix that key; docs/pipeline-reference.md lists every key with an example")
+            let reason: String
+            if case .dataCorrupted(let context) = error { reason = context.debugDescription } else { reason = error.reason }
+            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(reason)", hint: "fix that key; docs/pipeline-reference.md lists every key with an example")
         } catch {
             throw FerryError.config(file: url.path, detail: "not valid YAML: \(error)", hint: "check indentation and quoting near the place named")
         }
         try config.validate(file: url.path)
         return config
+    }
+
+    /// The keys each section may hold. A misspelt key would otherwise be
+    /// ignored silently and its default used, which is how mappings go wrong.
+    /// Sections whose keys are the user's own values (statuses, groups...) are not listed.
+    static let knownKeys: [String: [String]] = [
+        "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target"],
+        "bundle": ["part_records", "zstd_level"],
+        "source": ["type", "path", "system"],
+        "dedupe": ["merge_users_by_email", "merge_organizations"],
+        "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users"],
+        "map.agents": ["default", "map", "reassign_inactive"],
+        "map.custom_fields": ["fields", "unlisted"],
+        "target": ["type", "path", "deletions"],
+    ]
+
+    static func checkKeys(_ text: String, file: String) throws {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw FerryError.config(file: file, detail: "not valid YAML: \(error)", hint: "check indentation and quoting near the line named")
+        }
+        guard let root else { return }
+        func walk(_ node: Node, _ path: String) throws {
+            guard let mapping = node.mapping, let allowed = knownKeys[path] else { return }
+            for (key, value) in mapping {
+                guard let name = key.string else { continue }
+                let childPath = path.isEmpty ? name : "\(path).\(name)"
+                guard allowed.contains(name) else {
+                    let line = key.mark.map { " (line \($0.line))" } ?? ""
+                    let close = allowed.filter { $0.hasPrefix(String(name.prefix(3))) }
+                    let suggestion = close.isEmpty ? "the keys here are: \(allowed.joined(separator: ", "))" : "did you mean \(close.joined(separator: " or "))?"
+                    throw FerryError.config(file: file, detail: "\(childPath): unknown key\(line)", hint: suggestion)
+                }
+                try walk(value, childPath)
+            }
+        }
+        try walk(root, "")
     }
 
     func validate(file: String) throws {
@@ -223,14 +268,28 @@ public struct TargetSettings: Codable, Equatable, Sendable {
     /// in the load stage's folder, so a run with another --stages-dir (a demo)
     /// gets its own archive.
     public var path: String?
+    /// What a delta's deletions (records the source no longer has) do to the target.
+    public var deletions: DeletionPolicy
 
-    public init(type: String = "sqlite", path: String? = nil) {
-        self.type = type; self.path = path
+    public enum DeletionPolicy: String, Codable, Sendable {
+        /// Leave the target as it is; the load reports how many.
+        case keep
+        /// Keep the record and note in the target's id_map that the source deleted it.
+        case mark
+        /// Remove the record (a record others still refer to is marked instead).
+        case delete
     }
+
+    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep) {
+        self.type = type; self.path = path; self.deletions = deletions
+    }
+
+    enum CodingKeys: String, CodingKey { case type, path, deletions }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         type = try c.decodeIfPresent(String.self, forKey: .type) ?? "sqlite"
         path = try c.decodeIfPresent(String.self, forKey: .path)
+        deletions = try c.decodeIfPresent(DeletionPolicy.self, forKey: .deletions) ?? .keep
     }
 }

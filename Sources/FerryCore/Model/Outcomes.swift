@@ -52,8 +52,11 @@ public struct Merge: Codable, Equatable, Sendable {
 }
 
 /// A field value a stage changed on purpose (cleaned e-mail, normalised phone,
-/// mapped status), so nobody has to guess what happened to their data.
-/// Stored in `changes.ndjson`.
+/// an assignee given to the default agent, a reference to a record missing
+/// from the export cleared), so nobody has to guess what happened to their
+/// data. Stored in `changes.ndjson`. Not listed one by one: references
+/// rewritten to a merge survivor (merges.ndjson says who became whom) and
+/// values translated by the map section (pipeline.yml says how).
 public struct FieldChange: Codable, Equatable, Sendable {
     public var entity: EntityType
     public var recordID: String
@@ -88,4 +91,21 @@ public struct Skip: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey { case entity, recordID = "record_id", reason }
 
     public static let memberName = "skips.ndjson"
+}
+
+/// A record the source no longer has: found by a delta extract (in the previous
+/// extraction, absent now). Stored in `deletions.ndjson`; later stages pass it
+/// on and the load applies `target.deletions` (keep, mark or delete).
+public struct Deletion: Codable, Equatable, Sendable {
+    public var entity: EntityType
+    public var recordID: String
+    public var reason: String
+
+    public init(entity: EntityType, recordID: String, reason: String) {
+        self.entity = entity; self.recordID = recordID; self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey { case entity, recordID = "record_id", reason }
+
+    public static let memberName = "deletions.ndjson"
 }

@@ -17,10 +17,12 @@ public struct EntityCounts: Codable, Equatable, Sendable {
     public var inserted = 0
     public var updated = 0
     public var unchanged = 0
+    /// Load only: records the source no longer has, removed from (or marked in) the target.
+    public var deleted = 0
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case read, created, written, merged, rejected, filtered, inserted, updated, unchanged }
+    enum CodingKeys: String, CodingKey { case read, created, written, merged, rejected, filtered, inserted, updated, unchanged, deleted }
 
     /// Absent counts read as 0, so checkpoints stay readable when a count is added.
     public init(from decoder: Decoder) throws {
@@ -29,6 +31,7 @@ public struct EntityCounts: Codable, Equatable, Sendable {
         read = try value(.read); created = try value(.created); written = try value(.written)
         merged = try value(.merged); rejected = try value(.rejected); filtered = try value(.filtered)
         inserted = try value(.inserted); updated = try value(.updated); unchanged = try value(.unchanged)
+        deleted = try value(.deleted)
     }
 
     public var reconciles: Bool { read + created == written + merged + rejected + filtered }
@@ -37,6 +40,7 @@ public struct EntityCounts: Codable, Equatable, Sendable {
         lhs.read += rhs.read; lhs.created += rhs.created; lhs.written += rhs.written
         lhs.merged += rhs.merged; lhs.rejected += rhs.rejected; lhs.filtered += rhs.filtered
         lhs.inserted += rhs.inserted; lhs.updated += rhs.updated; lhs.unchanged += rhs.unchanged
+        lhs.deleted += rhs.deleted
     }
 }
 
@@ -47,6 +51,14 @@ public struct StageCounts: Codable, Equatable, Sendable {
     public var unattributedRejects = 0
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case entities, unattributedRejects = "unattributed_rejects" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        entities = try c.decodeIfPresent([String: EntityCounts].self, forKey: .entities) ?? [:]
+        unattributedRejects = try c.decodeIfPresent(Int.self, forKey: .unattributedRejects) ?? 0
+    }
 
     public subscript(entity: EntityType) -> EntityCounts {
         get { entities[entity.rawValue] ?? EntityCounts() }
@@ -69,13 +81,13 @@ public struct StageCounts: Codable, Equatable, Sendable {
 
     /// The load stage's table: what the target got.
     public func loadTable() -> String {
-        var rows: [[String]] = [["entity", "read", "inserted", "updated", "unchanged", "failed", ""]]
+        var rows: [[String]] = [["entity", "read", "inserted", "updated", "unchanged", "failed", "deleted", ""]]
         for entity in EntityType.allCases {
             guard let c = entities[entity.rawValue] else { continue }
-            rows.append([entity.rawValue, "\(c.read)", "\(c.inserted)", "\(c.updated)", "\(c.unchanged)", "\(c.rejected)", c.reconciles ? "ok" : "DOES NOT ADD UP"])
+            rows.append([entity.rawValue, "\(c.read)", "\(c.inserted)", "\(c.updated)", "\(c.unchanged)", "\(c.rejected)", "\(c.deleted)", c.reconciles ? "ok" : "DOES NOT ADD UP"])
         }
         let t = total
-        rows.append(["total", "\(t.read)", "\(t.inserted)", "\(t.updated)", "\(t.unchanged)", "\(t.rejected)", ""])
+        rows.append(["total", "\(t.read)", "\(t.inserted)", "\(t.updated)", "\(t.unchanged)", "\(t.rejected)", "\(t.deleted)", ""])
         return TextTable.render(rows)
     }
 

@@ -74,7 +74,7 @@ public struct StageDirectory: Sendable {
     /// folders). Only called with the stage lock held, so nothing live is removed.
     public func removeTemporaries() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-        for name in names where name.hasPrefix(".work-") || name.hasPrefix(".part-") || name.hasPrefix(".checkpoint.json.tmp") {
+        for name in names where name.hasPrefix(".work-") || (name.hasPrefix(".") && name.contains(".tmp-")) {
             try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
         }
     }
@@ -95,6 +95,9 @@ public struct StageDirectory: Sendable {
     }
 }
 
+/// An flock(2) on `.lock` in the stage folder. The kernel releases it when the
+/// holder dies, even by SIGKILL, so a crash never leaves a stale lock behind.
+/// The holder writes its PID into the file so a refused run can name it.
 public final class StageLock {
     private let fd: Int32
 
@@ -102,9 +105,13 @@ public final class StageLock {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FerryError.posix(path, "open lock") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
-            throw FerryError.locked(path: path, holder: "another ferry process")
+            throw FerryError.locked(path: path, holder: holder.flatMap { $0.isEmpty ? nil : "PID \($0)" } ?? "another ferry process")
         }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
     deinit {

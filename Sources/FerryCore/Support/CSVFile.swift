@@ -28,7 +28,8 @@ public final class CSVFile {
 
     static func line(_ fields: [String]) -> String {
         fields.map { field in
-            if field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            // Scalars, not Characters: "\r\n" is one Character and would match neither.
+            if field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
                 return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }
             return field

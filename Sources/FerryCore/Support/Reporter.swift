@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +20,9 @@ public final class Reporter: @unchecked Sendable {
     private let interval: TimeInterval
     private var progressShown = false
     private var started = Date()
+    /// Messages go through swift-log, so an embedding program can route them
+    /// elsewhere (LoggingSystem.bootstrap); the default handler is `StageLogHandler`.
+    public let logger: Logger
 
     public init(stage: String, format: Format = .text, quiet: Bool = false) {
         self.stage = stage
@@ -26,16 +30,32 @@ public final class Reporter: @unchecked Sendable {
         self.quiet = quiet
         isTerminal = isatty(STDERR_FILENO) != 0 && format == .text
         interval = isTerminal ? 0.2 : 5
+        var logger = Logger(label: "ferry.\(stage)") { _ in StageLogHandler(stage: stage, format: format) }
+        logger.logLevel = quiet ? .warning : .info
+        self.logger = logger
     }
 
     public func info(_ message: String) {
-        guard !quiet else { return }
-        emit(level: "info", message)
+        clearProgress()
+        logger.info("\(message)")
     }
 
-    public func warning(_ message: String) { emit(level: "warning", message) }
+    public func warning(_ message: String) {
+        clearProgress()
+        logger.warning("\(message)")
+    }
 
-    public func error(_ message: String) { emit(level: "error", message) }
+    public func error(_ message: String) {
+        clearProgress()
+        logger.error("\(message)")
+    }
+
+    private func clearProgress() {
+        if progressShown {
+            Self.writeStderr("\r\u{1b}[2K")
+            progressShown = false
+        }
+    }
 
     /// Call often; prints at most every `interval` seconds. `total` enables a percentage and time left.
     public func progress(done: Int, total: Int?, unit: String) {
@@ -57,7 +77,7 @@ public final class Reporter: @unchecked Sendable {
             Self.writeStderr("\r\u{1b}[2K\(stage): \(text)")
             progressShown = true
         } else {
-            emit(level: "progress", text)
+            logger.info("\(text)", metadata: ["kind": "progress"])
         }
     }
 
@@ -74,21 +94,47 @@ public final class Reporter: @unchecked Sendable {
         }
     }
 
-    private func emit(level: String, _ message: String) {
-        if progressShown {
-            Self.writeStderr("\r\u{1b}[2K")
-            progressShown = false
-        }
+}
+
+/// Formats Ferry's log lines: `ferry-<stage>: message` (with `warning:` or
+/// `error:` before the message where it is one) or, for `--log-format json`,
+/// one JSON object per line with time, stage, level and message.
+public struct StageLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let stage: String
+    let format: Reporter.Format
+
+    public init(stage: String, format: Reporter.Format) {
+        self.stage = stage
+        self.format = format
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let isProgress = event.metadata?["kind"] == "progress"
         switch format {
         case .text:
-            let prefix = level == "info" || level == "progress" ? "" : "\(level): "
-            Self.writeStderr("ferry-\(stage): \(prefix)\(message)\n")
+            let prefix: String
+            switch event.level {
+            case .warning: prefix = "warning: "
+            case .error, .critical: prefix = "error: "
+            default: prefix = ""
+            }
+            Reporter.writeStderr("ferry-\(stage): \(prefix)\(event.message)\n")
         case .json:
-            let object: [String: String] = ["time": Clock.nowISO8601(), "stage": stage, "level": level, "message": message]
+            let object: [String: String] = [
+                "time": Clock.nowISO8601(), "stage": stage,
+                "level": isProgress ? "progress" : event.level.rawValue, "message": "\(event.message)",
+            ]
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             if let data = try? encoder.encode(object) {
-                Self.writeStderr(String(decoding: data, as: UTF8.self) + "\n")
+                Reporter.writeStderr(String(decoding: data, as: UTF8.self) + "\n")
             }
         }
     }

@@ -48,15 +48,22 @@ public enum Timestamp {
             }
             guard i == b.count else { return nil }
         }
-        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         var parts = tm()
         parts.tm_year = Int32(year - 1900); parts.tm_mon = Int32(month - 1); parts.tm_mday = Int32(day)
         parts.tm_hour = Int32(hour); parts.tm_min = Int32(minute); parts.tm_sec = Int32(second)
         var epoch = timegm(&parts) - offsetSeconds
         var out = tm()
         gmtime_r(&epoch, &out)
-        guard Int(out.tm_mday) == day || offsetSeconds != 0 else { return nil } // 2024-02-31 and the like
         return format(out)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     static func format(_ t: tm) -> String {
