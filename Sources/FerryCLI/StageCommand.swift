@@ -36,10 +36,11 @@ public struct CommonOptions: ParsableArguments {
 
 /// The exit codes, as every command's help shows them.
 public let exitCodeHelp = """
-    Exit codes: 0 done; 1 verification found differences; 2 usage or configuration \
-    error (including unmapped values); 3 done, but some records were rejected (see \
-    rejects.ndjson); 65 input data unusable; 66 input missing (run the previous stage); \
-    70 internal error; 73/74 cannot write output; 75 locked by another run, try again later.
+    Exit codes: 0 done; 1 verification found differences; 2 configuration error \
+    (including unmapped values); 3 done, but some records were rejected (see \
+    rejects.ndjson); 64 wrong command line; 65 input data unusable; 66 input missing \
+    (run the previous stage); 70 internal error; 74 cannot write output; 75 locked by \
+    another run, try again later.
     """
 
 /// Runs a stage body and turns its result or error into output and an exit code.

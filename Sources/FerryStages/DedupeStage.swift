@@ -268,6 +268,8 @@ final class DedupeIndex {
                     }
                 case .users:
                     try handle(User.self, line, number, member) { user in
+                        let name = user.name.trimmingCharacters(in: .whitespacesAndNewlines)
+                        if name != user.name { try change(.users, user.id, "name", user.name, name, "surrounding white space removed"); user.name = name }
                         if let raw = user.email {
                             let normalized = Cleaning.normalizeEmail(raw)
                             if let normalized, !Cleaning.isValidEmail(normalized) {

@@ -71,7 +71,6 @@ public struct ExtractStage {
 
         var checkpoint = previous ?? Checkpoint(stage: "extract", fingerprint: fingerprint)
         if checkpoint.fingerprint == fingerprint, checkpoint.status == .complete {
-            directory.touchCheckpoint()
             let counts = checkpoint.totalCounts
             return StageResult(stage: .extract, counts: counts, parts: checkpoint.parts.count, upToDate: true,
                                summary: StageResult.summaryLines(.extract, counts, parts: checkpoint.parts.count, upToDate: true),

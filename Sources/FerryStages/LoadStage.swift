@@ -53,7 +53,6 @@ public struct LoadStage {
             allLoaded = false
         }
         if allLoaded, checkpoint.status == .complete {
-            directory.touchCheckpoint()
             return result(checkpoint.totalCounts, parts: checkpoint.parts.count, upToDate: true)
         }
         directory.removeTemporaries()

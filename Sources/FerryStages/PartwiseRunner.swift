@@ -45,7 +45,6 @@ struct PartwiseRunner {
 
         var checkpoint = try directory.loadCheckpoint() ?? Checkpoint(stage: stage.rawValue, fingerprint: fingerprint)
         if checkpoint.fingerprint == fingerprint, checkpoint.status == .complete {
-            directory.touchCheckpoint()
             let counts = checkpoint.totalCounts
             return StageResult(stage: stage, counts: counts, parts: checkpoint.parts.count, upToDate: true,
                                summary: StageResult.summaryLines(stage, counts, parts: checkpoint.parts.count, upToDate: true),

@@ -17,9 +17,9 @@ struct VerifyHTMLReport {
     let document: VerifyReportDocument
 
     func render() -> String {
-        var page = HTMLPage()
+        var page = ""
         let d = document
-        page.raw("""
+        page.append("""
             <!DOCTYPE html>
             <html lang="en">
             <head>
@@ -40,7 +40,7 @@ struct VerifyHTMLReport {
         differences(&page)
         tickets(&page)
         run(&page)
-        page.raw("""
+        page.append("""
             <footer>Ferry \(escape(d.ferryVersion)) · report generated \(escape(d.generatedAt)) · \
             the same facts for machines: <code>\(escape(d.files.reportJSON))</code></footer>
             </main>
@@ -48,29 +48,29 @@ struct VerifyHTMLReport {
             </html>
 
             """)
-        return page.text
+        return page
     }
 
     // MARK: - Sections
 
-    private func header(_ page: inout HTMLPage) {
+    private func header(_ page: inout String) {
         let d = document
         let totals = Self.total(d.summary)
-        page.raw("<header>\n<p class=\"eyebrow\">Ferry · migration verification</p>\n")
-        page.raw("<h1>\(escape(Self.verdictTitle(d.verdict)))</h1>\n")
-        page.raw("<p class=\"verdict \(d.verdict.rawValue)\" id=\"verdict\">\(escape(Self.verdictText(d)))</p>\n")
-        page.raw("<div class=\"tiles\">\n")
+        page.append("<header>\n<p class=\"eyebrow\">Ferry · migration verification</p>\n")
+        page.append("<h1>\(escape(Self.verdictTitle(d.verdict)))</h1>\n")
+        page.append("<p class=\"verdict \(d.verdict.rawValue)\" id=\"verdict\">\(escape(Self.verdictText(d)))</p>\n")
+        page.append("<div class=\"tiles\">\n")
         for (label, value, kind) in [("records in the source", totals.all, "all"), ("migrated", totals.migrated, "migrated"),
                                      ("failed", totals.failed, "failed"), ("skipped", totals.skipped, "skipped"),
                                      ("different in the target", totals.differing, "different")] {
-            page.raw("<div class=\"tile \(kind)\"><span class=\"value\">\(value)</span><span class=\"label\">\(label)</span></div>\n")
+            page.append("<div class=\"tile \(kind)\"><span class=\"value\">\(value)</span><span class=\"label\">\(label)</span></div>\n")
         }
-        page.raw("</div>\n<dl class=\"facts\">\n")
-        page.raw("<dt>Target</dt><dd dir=\"auto\"><code>\(escape(d.summary.target))</code></dd>\n")
-        page.raw("<dt>Verified</dt><dd>\(escape(d.generatedAt))</dd>\n")
-        page.raw("<dt>Ferry</dt><dd>\(escape(d.ferryVersion))</dd>\n</dl>\n")
+        page.append("</div>\n<dl class=\"facts\">\n")
+        page.append("<dt>Target</dt><dd dir=\"auto\"><code>\(escape(d.summary.target))</code></dd>\n")
+        page.append("<dt>Verified</dt><dd>\(escape(d.generatedAt))</dd>\n")
+        page.append("<dt>Ferry</dt><dd>\(escape(d.ferryVersion))</dd>\n</dl>\n")
         let reasonCount = d.reasons.reduce(0) { $0 + $1.count }
-        page.raw("""
+        page.append("""
             <nav><a href="#summary">Summary</a><a href="#reasons">Failed and skipped (\(reasonCount))</a>\
             <a href="#differences">Differences (\(d.differences.rows))</a><a href="#tickets">Tickets side by side (\(d.tickets.tickets.count))</a>\
             <a href="#run">Run</a></nav>
@@ -79,21 +79,21 @@ struct VerifyHTMLReport {
             """)
     }
 
-    private func summary(_ page: inout HTMLPage) {
+    private func summary(_ page: inout String) {
         let d = document
-        page.raw("<section id=\"summary\">\n<h2>Summary by kind of record</h2>\n")
-        page.raw("<p class=\"lead\">Every record the source had ends up exactly once as migrated (in the target and equal to its source, field by field), failed (rejected by a stage, not loaded, missing or different) or skipped (merged into another record or left out on purpose). Created records are ones Ferry made, such as placeholder users.</p>\n")
-        page.raw(SummaryChart(summary: d.summary).svg())
-        page.raw("<table id=\"summary-table\" class=\"counts\">\n<thead><tr><th scope=\"col\">kind</th>")
-        for column in Self.countColumns { page.raw("<th scope=\"col\" class=\"num\">\(column.title)</th>") }
-        page.raw("<th scope=\"col\">adds up</th></tr></thead>\n<tbody>\n")
+        page.append("<section id=\"summary\">\n<h2>Summary by kind of record</h2>\n")
+        page.append("<p class=\"lead\">Every record the source had ends up exactly once as migrated (in the target and equal to its source, field by field), failed (rejected by a stage, not loaded, missing or different) or skipped (merged into another record or left out on purpose). Created records are ones Ferry made, such as placeholder users.</p>\n")
+        page.append(SummaryChart(summary: d.summary).svg())
+        page.append("<table id=\"summary-table\" class=\"counts\">\n<thead><tr><th scope=\"col\">kind</th>")
+        for column in Self.countColumns { page.append("<th scope=\"col\" class=\"num\">\(column.title)</th>") }
+        page.append("<th scope=\"col\">adds up</th></tr></thead>\n<tbody>\n")
         for entity in EntityType.allCases {
             guard let counts = d.summary.entities[entity.rawValue] else { continue }
             countRow(&page, name: entity.rawValue, counts)
         }
-        page.raw("</tbody>\n<tfoot>\n")
+        page.append("</tbody>\n<tfoot>\n")
         countRow(&page, name: "total", Self.total(d.summary))
-        page.raw("</tfoot>\n</table>\n")
+        page.append("</tfoot>\n</table>\n")
         var notes = [d.summary.reconciles
             ? "Counts reconcile: all + created = migrated + failed + skipped for every kind."
             : "Counts do not reconcile: some records are unaccounted for. This is a bug in Ferry; please report it."]
@@ -103,113 +103,115 @@ struct VerifyHTMLReport {
         if d.summary.unattributedRejects > 0 {
             notes.append("\(d.summary.unattributedRejects) unreadable line(s) could not be given a kind; they are in failed.csv with an empty kind and not in these counts.")
         }
-        for note in notes { page.raw("<p class=\"note\">\(escape(note))</p>\n") }
-        page.raw("</section>\n\n")
+        for note in notes { page.append("<p class=\"note\">\(escape(note))</p>\n") }
+        page.append("</section>\n\n")
     }
 
-    private func countRow(_ page: inout HTMLPage, name: String, _ counts: VerifyCounts) {
-        page.raw("<tr data-entity=\"\(escape(name))\"><th scope=\"row\">\(escape(name))</th>")
+    private func countRow(_ page: inout String, name: String, _ counts: VerifyCounts) {
+        page.append("<tr data-entity=\"\(escape(name))\"><th scope=\"row\">\(escape(name))</th>")
         for column in Self.countColumns {
             let value = counts[keyPath: column.value]
             let flag = value > 0 && (column.key == "failed" || column.key == "differing") ? " class=\"num alert\"" : " class=\"num\""
-            page.raw("<td data-count=\"\(column.key)\"\(flag)>\(value)</td>")
+            page.append("<td data-count=\"\(column.key)\"\(flag)>\(value)</td>")
         }
-        page.raw(counts.reconciles ? "<td class=\"ok\">yes</td></tr>\n" : "<td class=\"alert\">NO</td></tr>\n")
+        page.append(counts.reconciles ? "<td class=\"ok\">yes</td></tr>\n" : "<td class=\"alert\">NO</td></tr>\n")
     }
 
-    private func reasons(_ page: inout HTMLPage) {
+    private func reasons(_ page: inout String) {
         let d = document
-        page.raw("<section id=\"reasons\">\n<h2>Failed and skipped, by reason</h2>\n")
+        page.append("<section id=\"reasons\">\n<h2>Failed and skipped, by reason</h2>\n")
         guard !d.reasons.isEmpty else {
-            page.raw("<p class=\"empty\">No record failed or was skipped.</p>\n</section>\n\n")
+            page.append("<p class=\"empty\">No record failed or was skipped.</p>\n</section>\n\n")
             return
         }
-        page.raw("<p class=\"lead\">Reasons are grouped with ids and values taken out; each group shows up to \(ReasonGroups.maxExamples) examples. Every record is listed in <code>failed.csv</code> and <code>skipped.csv</code>.</p>\n")
-        page.raw("<table class=\"reasons\">\n<thead><tr><th scope=\"col\">status</th><th scope=\"col\">reason</th><th scope=\"col\" class=\"num\">records</th><th scope=\"col\">kinds</th><th scope=\"col\">examples (kind, source id, reason)</th></tr></thead>\n<tbody>\n")
+        page.append("<p class=\"lead\">Reasons are grouped with ids and values taken out; each group shows up to \(ReasonGroups.maxExamples) examples. Every record is listed in <code>failed.csv</code> and <code>skipped.csv</code>.</p>\n")
+        page.append("<table class=\"reasons\">\n<thead><tr><th scope=\"col\">status</th><th scope=\"col\">reason</th><th scope=\"col\" class=\"num\">records</th><th scope=\"col\">kinds</th><th scope=\"col\">examples (kind, source id, reason)</th></tr></thead>\n<tbody>\n")
         for group in d.reasons {
             let kinds = group.entities.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
                 .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            page.raw("<tr class=\"\(escape(group.status))\"><td><span class=\"badge \(escape(group.status))\">\(escape(group.status))</span></td>")
-            page.raw("<td dir=\"auto\">\(escape(group.reason))</td><td class=\"num\">\(group.count)</td><td dir=\"auto\">\(escape(kinds))</td><td><ul class=\"examples\">")
+            page.append("<tr class=\"\(escape(group.status))\"><td><span class=\"badge \(escape(group.status))\">\(escape(group.status))</span></td>")
+            page.append("<td dir=\"auto\">\(escape(group.reason))</td><td class=\"num\">\(group.count)</td><td dir=\"auto\">\(escape(kinds))</td><td><ul class=\"examples\">")
             for example in group.examples {
-                page.raw("<li><code>\(escape(example.entity.isEmpty ? "?" : example.entity)) \(escape(example.sourceID.isEmpty ? "(no id)" : example.sourceID))</code> <span dir=\"auto\">\(escape(example.reason))</span></li>")
+                page.append("<li><code>\(escape(example.entity.isEmpty ? "?" : example.entity)) \(escape(example.sourceID.isEmpty ? "(no id)" : example.sourceID))</code> <span dir=\"auto\">\(escape(example.reason))</span></li>")
             }
             if group.count > group.examples.count {
-                page.raw("<li class=\"more\">and \(group.count - group.examples.count) more in \(escape(group.status)).csv</li>")
+                page.append("<li class=\"more\">and \(group.count - group.examples.count) more in \(escape(group.status)).csv</li>")
             }
-            page.raw("</ul></td></tr>\n")
+            page.append("</ul></td></tr>\n")
         }
-        page.raw("</tbody>\n</table>\n</section>\n\n")
+        page.append("</tbody>\n</table>\n</section>\n\n")
     }
 
-    private func differences(_ page: inout HTMLPage) {
+    private func differences(_ page: inout String) {
         let d = document
-        page.raw("<section id=\"differences\">\n<h2>Field differences</h2>\n")
+        page.append("<section id=\"differences\">\n<h2>Field differences</h2>\n")
         guard d.differences.rows > 0 || d.summary.differences > 0 else {
-            page.raw("<p class=\"empty\">None: every migrated record equals its source, field by field, and every attachment's stored bytes match its SHA-256.</p>\n</section>\n\n")
+            page.append("<p class=\"empty\">None: every migrated record equals its source, field by field, and every attachment's stored bytes match its SHA-256.</p>\n</section>\n\n")
             return
         }
         let missing = d.summary.differences - d.differences.rows
         if missing > 0 {
-            page.raw("<p class=\"note\">\(missing) record(s) are missing from the target; they are in failed.csv with the reason the load gave.</p>\n")
+            page.append("<p class=\"note\">\(missing) record(s) are missing from the target; they are in failed.csv with the reason the load gave.</p>\n")
         }
         if d.differences.rows > 0 {
-            page.raw("<table class=\"differences\">\n<thead><tr><th scope=\"col\">kind</th><th scope=\"col\">source id</th><th scope=\"col\">target id</th><th scope=\"col\">field</th><th scope=\"col\">expected (source)</th><th scope=\"col\">actual (target)</th></tr></thead>\n<tbody>\n")
+            page.append("<table class=\"differences\">\n<thead><tr><th scope=\"col\">kind</th><th scope=\"col\">source id</th><th scope=\"col\">target id</th><th scope=\"col\">field</th><th scope=\"col\">expected (source)</th><th scope=\"col\">actual (target)</th></tr></thead>\n<tbody>\n")
             for row in d.differences.shown {
-                page.raw("<tr><td>\(escape(row.entity))</td><td><code>\(escape(row.sourceID))</code></td><td><code>\(escape(row.targetID))</code></td><td><code>\(escape(row.field))</code></td>")
-                page.raw("<td class=\"value\" dir=\"auto\">\(escape(row.expected))</td><td class=\"value\" dir=\"auto\">\(escape(row.actual))</td></tr>\n")
+                page.append("<tr><td>\(escape(row.entity))</td><td><code>\(escape(row.sourceID))</code></td><td><code>\(escape(row.targetID))</code></td><td><code>\(escape(row.field))</code></td>")
+                page.append("<td class=\"value\" dir=\"auto\">\(escape(row.expected))</td><td class=\"value\" dir=\"auto\">\(escape(row.actual))</td></tr>\n")
             }
-            page.raw("</tbody>\n</table>\n")
+            page.append("</tbody>\n</table>\n")
             let more = d.differences.rows - d.differences.shown.count
-            page.raw("<p class=\"note\">\(more > 0 ? "Showing the first \(d.differences.shown.count) of \(d.differences.rows) rows; \(more) more are" : "All \(d.differences.rows) row(s) are also") in <code>\(escape(d.files.differences))</code>.</p>\n")
+            page.append("<p class=\"note\">\(more > 0 ? "Showing the first \(d.differences.shown.count) of \(d.differences.rows) rows; \(more) more are" : "All \(d.differences.rows) row(s) are also") in <code>\(escape(d.files.differences))</code>.</p>\n")
         }
-        page.raw("</section>\n\n")
+        page.append("</section>\n\n")
     }
 
-    private func tickets(_ page: inout HTMLPage) {
+    private func tickets(_ page: inout String) {
         let sample = document.tickets
-        page.raw("<section id=\"tickets\">\n<h2>Tickets side by side</h2>\n")
-        page.raw("<p class=\"lead\">\(escape(sample.rule)) The source is the mapped record (stage map); the target is what the archive returns when read back. Names are looked up in the target by source id.</p>\n")
+        page.append("<section id=\"tickets\">\n<h2>Tickets side by side</h2>\n")
+        page.append("<p class=\"lead\">\(escape(sample.rule)) The source is the mapped record (stage map); the target is what the archive returns when read back. Names are looked up in the target by source id.</p>\n")
         if sample.moreDiffering {
-            page.raw("<p class=\"note\">More tickets differ than are shown here; every difference is in differences.csv.</p>\n")
+            page.append("<p class=\"note\">More tickets differ than are shown here; every difference is in differences.csv.</p>\n")
         }
-        if sample.tickets.isEmpty { page.raw("<p class=\"empty\">No ticket was migrated.</p>\n") }
+        if sample.tickets.isEmpty { page.append("<p class=\"empty\">No ticket was migrated.</p>\n") }
+        // Expanded: the first ticket, the first with attachments, and every one that differs.
+        let firstWithAttachments = sample.tickets.firstIndex { !$0.attachments.isEmpty }
         for (number, ticket) in sample.tickets.enumerated() {
-            let open = ticket.hasDifferences || number == 0 ? " open" : ""
+            let open = ticket.hasDifferences || number == 0 || number == firstWithAttachments ? " open" : ""
             let badge = ticket.hasDifferences ? "<span class=\"badge failed\">differs</span>"
                 : (ticket.inTarget ? "<span class=\"badge migrated\">equal</span>" : "<span class=\"badge failed\">not in target</span>")
-            page.raw("<details class=\"ticket\" id=\"ticket-\(escape(ticket.sourceID))\"\(open)>\n")
-            page.raw("<summary><span class=\"ticket-id\">Ticket \(escape(ticket.sourceID))</span> <span class=\"subject\" dir=\"auto\">\(escape(ticket.subject))</span> \(badge)</summary>\n")
-            page.raw("<p class=\"ids\">source id <code>\(escape(ticket.sourceID))</code> · target id <code>\(ticket.targetID.map(String.init) ?? "none")</code> · \(ticket.commentsInSource) comment(s) in the source, \(ticket.commentsInTarget) in the target · \(ticket.attachmentsInSource) attachment(s)</p>\n")
+            page.append("<details class=\"ticket\" id=\"ticket-\(escape(ticket.sourceID))\"\(open)>\n")
+            page.append("<summary><span class=\"ticket-id\">Ticket \(escape(ticket.sourceID))</span> <span class=\"subject\" dir=\"auto\">\(escape(ticket.subject))</span> \(badge)</summary>\n")
+            page.append("<p class=\"ids\">source id <code>\(escape(ticket.sourceID))</code> · target id <code>\(ticket.targetID.map(String.init) ?? "none")</code> · \(ticket.commentsInSource) comment(s) in the source, \(ticket.commentsInTarget) in the target · \(ticket.attachmentsInSource) attachment(s)</p>\n")
             fieldTable(&page, ticket)
             commentTable(&page, ticket)
             attachmentTable(&page, ticket)
-            page.raw("</details>\n")
+            page.append("</details>\n")
         }
-        page.raw("</section>\n\n")
+        page.append("</section>\n\n")
     }
 
-    private func fieldTable(_ page: inout HTMLPage, _ ticket: TicketComparison) {
-        page.raw("<table class=\"side\">\n<thead><tr><th scope=\"col\">field</th><th scope=\"col\">source</th><th scope=\"col\">target</th></tr></thead>\n<tbody>\n")
+    private func fieldTable(_ page: inout String, _ ticket: TicketComparison) {
+        page.append("<table class=\"side\">\n<thead><tr><th scope=\"col\">field</th><th scope=\"col\">source</th><th scope=\"col\">target</th></tr></thead>\n<tbody>\n")
         for field in ticket.fields {
-            page.raw("<tr\(field.same ? "" : " class=\"differs\"")><th scope=\"row\" dir=\"auto\">\(escape(field.field))</th>")
-            page.raw("<td dir=\"auto\">\(optional(field.source))</td>")
-            page.raw("<td dir=\"auto\">\(ticket.inTarget ? optional(field.target) : "<span class=\"missing\">not in the target</span>")</td></tr>\n")
+            page.append("<tr\(field.same ? "" : " class=\"differs\"")><th scope=\"row\" dir=\"auto\">\(escape(field.field))</th>")
+            page.append("<td dir=\"auto\">\(optional(field.source))</td>")
+            page.append("<td dir=\"auto\">\(ticket.inTarget ? optional(field.target) : "<span class=\"missing\">not in the target</span>")</td></tr>\n")
         }
-        page.raw("</tbody>\n</table>\n")
+        page.append("</tbody>\n</table>\n")
     }
 
-    private func commentTable(_ page: inout HTMLPage, _ ticket: TicketComparison) {
+    private func commentTable(_ page: inout String, _ ticket: TicketComparison) {
         guard !ticket.comments.isEmpty else { return }
-        page.raw("<table class=\"side comments\">\n<thead><tr><th scope=\"col\">comment</th><th scope=\"col\">source</th><th scope=\"col\">target</th></tr></thead>\n<tbody>\n")
+        page.append("<table class=\"side comments\">\n<thead><tr><th scope=\"col\">comment</th><th scope=\"col\">source</th><th scope=\"col\">target</th></tr></thead>\n<tbody>\n")
         for comment in ticket.comments {
-            page.raw("<tr\(comment.same ? "" : " class=\"differs\"")><th scope=\"row\"><code>\(escape(comment.sourceID))</code></th>")
-            page.raw("<td>\(commentCell(comment.source))</td>")
-            page.raw("<td>\(comment.target.map(commentCell) ?? "<span class=\"missing\">not in the target</span>")</td></tr>\n")
+            page.append("<tr\(comment.same ? "" : " class=\"differs\"")><th scope=\"row\"><code>\(escape(comment.sourceID))</code></th>")
+            page.append("<td>\(commentCell(comment.source))</td>")
+            page.append("<td>\(comment.target.map(commentCell) ?? "<span class=\"missing\">not in the target</span>")</td></tr>\n")
         }
-        page.raw("</tbody>\n</table>\n")
+        page.append("</tbody>\n</table>\n")
         if ticket.commentsInSource > ticket.comments.count {
-            page.raw("<p class=\"note\">Showing the first \(ticket.comments.count) of \(ticket.commentsInSource) comments.</p>\n")
+            page.append("<p class=\"note\">Showing the first \(ticket.comments.count) of \(ticket.commentsInSource) comments.</p>\n")
         }
     }
 
@@ -220,44 +222,44 @@ struct VerifyHTMLReport {
             + "<div class=\"body\" dir=\"auto\">\(escape(side.body))\(side.truncated ? "…" : "")</div>"
     }
 
-    private func attachmentTable(_ page: inout HTMLPage, _ ticket: TicketComparison) {
+    private func attachmentTable(_ page: inout String, _ ticket: TicketComparison) {
         guard !ticket.attachments.isEmpty else { return }
-        page.raw("<table class=\"attachments\">\n<thead><tr><th scope=\"col\">attachment</th><th scope=\"col\">comment</th><th scope=\"col\" class=\"num\">bytes (source / stored)</th><th scope=\"col\">SHA-256 expected / stored</th><th scope=\"col\">match</th></tr></thead>\n<tbody>\n")
+        page.append("<table class=\"attachments\">\n<thead><tr><th scope=\"col\">attachment</th><th scope=\"col\">comment</th><th scope=\"col\" class=\"num\">bytes (source / stored)</th><th scope=\"col\">SHA-256 expected / stored</th><th scope=\"col\">match</th></tr></thead>\n<tbody>\n")
         for a in ticket.attachments {
             let stored = a.storedSHA256.map { "<code>\(escape($0))</code>" } ?? "<span class=\"missing\">not stored</span>"
             let name = a.storedFileName == nil || a.storedFileName == a.fileName ? escape(a.fileName)
                 : "\(escape(a.fileName)) → \(escape(a.storedFileName!))"
-            page.raw("<tr\(a.matches ? "" : " class=\"differs\"")><td dir=\"auto\">\(name)</td><td><code>\(escape(a.commentID))</code></td>")
-            page.raw("<td class=\"num\">\(a.expectedSize) / \(a.storedSize.map(String.init) ?? "–")</td>")
-            page.raw("<td class=\"sha\"><code>\(escape(a.expectedSHA256))</code><br>\(stored)</td>")
-            page.raw(a.matches ? "<td class=\"ok\">✓ yes</td></tr>\n" : "<td class=\"alert\">✗ no</td></tr>\n")
+            page.append("<tr\(a.matches ? "" : " class=\"differs\"")><td dir=\"auto\">\(name)</td><td><code>\(escape(a.commentID))</code></td>")
+            page.append("<td class=\"num\">\(a.expectedSize) / \(a.storedSize.map(String.init) ?? "–")</td>")
+            page.append("<td class=\"sha\"><code>\(escape(a.expectedSHA256))</code><br>\(stored)</td>")
+            page.append(a.matches ? "<td class=\"ok\">✓ yes</td></tr>\n" : "<td class=\"alert\">✗ no</td></tr>\n")
         }
-        page.raw("</tbody>\n</table>\n")
+        page.append("</tbody>\n</table>\n")
         if ticket.attachmentsInSource > ticket.attachments.count {
-            page.raw("<p class=\"note\">Showing the first \(ticket.attachments.count) of \(ticket.attachmentsInSource) attachments.</p>\n")
+            page.append("<p class=\"note\">Showing the first \(ticket.attachments.count) of \(ticket.attachmentsInSource) attachments.</p>\n")
         }
     }
 
-    private func run(_ page: inout HTMLPage) {
+    private func run(_ page: inout String) {
         let d = document
-        page.raw("<section id=\"run\">\n<h2>Run</h2>\n<div class=\"two\">\n<div>\n<h3>Stages</h3>\n")
-        page.raw("<table class=\"timings\">\n<thead><tr><th scope=\"col\">stage</th><th scope=\"col\">finished</th><th scope=\"col\" class=\"num\">seconds after the previous stage</th></tr></thead>\n<tbody>\n")
+        page.append("<section id=\"run\">\n<h2>Run</h2>\n<div class=\"two\">\n<div>\n<h3>Stages</h3>\n")
+        page.append("<table class=\"timings\">\n<thead><tr><th scope=\"col\">stage</th><th scope=\"col\">finished</th><th scope=\"col\" class=\"num\">seconds after the previous stage</th></tr></thead>\n<tbody>\n")
         for stage in d.run.stages {
-            page.raw("<tr><td>\(escape(stage.stage))</td><td>\(escape(stage.finishedAt))</td><td class=\"num\">\(stage.secondsAfterPrevious.map { String(Int($0.rounded())) } ?? "–")</td></tr>\n")
+            page.append("<tr><td>\(escape(stage.stage))</td><td>\(escape(stage.finishedAt))</td><td class=\"num\">\(stage.secondsAfterPrevious.map { String(Int($0.rounded())) } ?? "–")</td></tr>\n")
         }
-        page.raw("<tr><td>verify</td><td>\(escape(d.run.verifyFinishedAt))</td><td class=\"num\">\(escape(String(format: "%.1f", d.run.verifySeconds))) (its own run)</td></tr>\n")
-        page.raw("</tbody>\n</table>\n<p class=\"note\">Times are when each stage's checkpoint was last written. A gap includes any wait between runs.</p>\n")
-        page.raw("<h3>Files</h3>\n<ul class=\"files\">\n")
+        page.append("<tr><td>verify</td><td>\(escape(d.run.verifyFinishedAt))</td><td class=\"num\">\(escape(String(format: "%.1f", d.run.verifySeconds))) (its own run)</td></tr>\n")
+        page.append("</tbody>\n</table>\n<p class=\"note\">Times are when each stage's checkpoint was last written. A gap includes any wait between runs.</p>\n")
+        page.append("<h3>Files</h3>\n<ul class=\"files\">\n")
         let files = d.files
         for (path, what) in [(files.records, "every source record: migrated, failed or skipped"), (files.migrated, "the migrated rows"),
                              (files.failed, "the failed rows, with stage and reason"), (files.skipped, "the skipped rows, with reason"),
                              (files.differences, "every differing field"), (files.summary, "the counts"),
                              (files.reportJSON, "this report, for machines"), (files.reportHTML, "this page")] {
-            page.raw("<li><code>\(escape(path))</code> <span>\(what)</span></li>\n")
+            page.append("<li><code>\(escape(path))</code> <span>\(what)</span></li>\n")
         }
-        page.raw("</ul>\n</div>\n<div>\n<h3>Configuration</h3>\n")
-        page.raw("<p class=\"note\">\(d.run.configFile.map { "<code>\(escape($0))</code>, as read" } ?? "The configuration as loaded (the file could not be read again)"); values of keys naming a token, password, secret or <code>*_key</code> are shown as <code>\(ConfigRedaction.placeholder)</code>.</p>\n")
-        page.raw("<pre class=\"config\" dir=\"ltr\">\(escape(d.run.configuration))</pre>\n</div>\n</div>\n</section>\n\n")
+        page.append("</ul>\n</div>\n<div>\n<h3>Configuration</h3>\n")
+        page.append("<p class=\"note\">\(d.run.configFile.map { "<code>\(escape($0))</code>, as read" } ?? "The configuration as loaded (the file could not be read again)"); values of keys naming a token, password, secret or <code>*_key</code> are shown as <code>\(ConfigRedaction.placeholder)</code>.</p>\n")
+        page.append("<pre class=\"config\" dir=\"ltr\">\(escape(d.run.configuration))</pre>\n</div>\n</div>\n</section>\n\n")
     }
 
     // MARK: - Helpers
@@ -360,15 +362,6 @@ struct VerifyHTMLReport {
         footer{margin-top:40px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:13px}
         @media print{details.ticket{break-inside:avoid} nav{display:none}}
         """
-}
-
-/// The report's page text, built by appending. A type of its own so the
-/// sections share one buffer without passing strings around.
-struct HTMLPage {
-    private(set) var text = ""
-
-    /// Appends markup as is: only for Ferry's own markup and escaped values.
-    mutating func raw(_ markup: String) { text += markup }
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -27,12 +27,7 @@ public struct RunFacts: Codable, Equatable, Sendable {
     /// Gathers the facts; `started` is when verify began.
     static func gather(context: PipelineContext, started: Date, finished: Date) -> RunFacts {
         let file = URL(fileURLWithPath: context.configName).standardizedFileURL
-        let text: String?
-        if let data = FileManager.default.contents(atPath: file.path) {
-            text = String(decoding: data, as: UTF8.self)
-        } else {
-            text = nil
-        }
+        let text = FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }
         let configuration = text ?? {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -193,7 +193,6 @@ public struct VerifyStage {
         try records.finish()
         try differences.finish()
 
-        let summaryURL = directory.url.appendingPathComponent("summary.json")
         let report = VerifyReport(
             entities: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             differences: differenceCount, unattributedRejects: unattributed,
@@ -201,7 +200,7 @@ public struct VerifyStage {
             target: load.targetURL.path, verifiedAt: Clock.nowISO8601())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try DurableFile.write(try encoder.encode(report) + Data("\n".utf8), to: summaryURL)
+        try DurableFile.write(try encoder.encode(report) + Data("\n".utf8), to: directory.url.appendingPathComponent("summary.json"))
 
         reporter.info("reading \(sampler.picks.count) sample ticket(s) back for the side-by-side view")
         let document = VerifyReportDocument(

@@ -44,7 +44,7 @@ struct TicketSampler {
     mutating func noteTicket(_ id: String, part: Int) {
         guard firstPicked < Self.firstCount else { return }
         firstPicked += 1
-        if !picks.contains(where: { $0.ticketID == id }) {
+        if !picks.contains(where: { $0.ticketID == id }), picks.count < Self.limit {
             picks.append(Pick(ticketID: id, part: part, differs: false))
         }
     }

@@ -1,6 +1,7 @@
 import FerryCore
 import FerrySQLite
 import Foundation
+import GRDB
 import Testing
 
 /// Delta migrations and replays, end to end through the real executables.
@@ -65,6 +66,38 @@ struct DeltaReplayTests {
         #expect(columns[3] == String(solved), "\(tickets)")
         #expect(Int(columns[4]) == (Int(columns[1]) ?? 0) - solved, "\(tickets)")
         #expect(try run.stage("verify").status == 0)
+    }
+}
+
+extension DeltaReplayTests {
+    /// `ferry-load --only-failed` retries just the records whose last load failed.
+    @Test func onlyFailedRetriesJustTheFailedRecords() throws {
+        let run = try PipelineRun(partRecords: 300)
+        _ = try run.runAll()
+        // Ticket 7's last load "failed" and its row went wrong: as after a crash of the target.
+        let queue = try DatabaseQueue(path: run.target.path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE id_map SET status = 'failed', reason = 'simulated' WHERE entity = 'tickets' AND source_id = '7'")
+            try db.execute(sql: "UPDATE tickets SET subject = 'half written' WHERE source_id = '7'")
+        }
+        try queue.close()
+        let retry = try run.stage("load", ["--only-failed"])
+        #expect(retry.status == 0, "\(retry.output)")
+        #expect(retry.output.contains("retried 1 of 1 failed record(s)"), "\(retry.output)")
+        #expect(try run.stage("verify").status == 0)
+        let again = try run.stage("load", ["--only-failed"])
+        #expect(again.output.contains("nothing to retry"), "\(again.output)")
+    }
+
+    /// Cron safety: a second run of a stage while one holds its lock exits 75 and names the holder.
+    @Test func aSecondRunOfALockedStageExits75NamingTheHolder() throws {
+        let run = try PipelineRun(partRecords: 300)
+        _ = try run.stage("extract")
+        let lock = try StageDirectory(root: run.stages, name: "dedupe").lock()
+        let second = try run.stage("dedupe")
+        withExtendedLifetime(lock) {}
+        #expect(second.status == 75)
+        #expect(second.output.contains("PID \(getpid())"), "\(second.output)")
     }
 }
 

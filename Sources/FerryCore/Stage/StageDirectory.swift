@@ -49,11 +49,6 @@ public struct StageDirectory: Sendable {
         try DurableFile.write(try encoder.encode(copy) + Data("\n".utf8), to: checkpointURL)
     }
 
-    /// Marks the checkpoint as fresh without changing it, so make sees a no-op
-    /// run as up to date and does not run the stage again next time.
-    public func touchCheckpoint() {
-        utimes(checkpointURL.path, nil)
-    }
 
     /// The finished output of this stage, for the next stage to read.
     public func finishedOutput() throws -> (checkpoint: Checkpoint, parts: [URL]) {

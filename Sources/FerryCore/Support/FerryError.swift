@@ -9,7 +9,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case ok = 0
     /// `ferry-verify` found missing or different records in the target.
     case differences = 1
-    /// Bad command line or bad pipeline.yml (including unmapped values).
+    /// Bad pipeline.yml (including unmapped values) or a request that cannot be
+    /// carried out as asked. (A malformed command line is refused by the argument
+    /// parser with 64, EX_USAGE, before any stage code runs.)
     case usage = 2
     /// The stage finished, but some records were rejected; they are listed in
     /// the bundle's `rejects.ndjson`. make treats this as success with a warning.
