@@ -42,7 +42,7 @@ endef
 
 FORCE:
 
-.PHONY: FORCE all deps build extract dedupe map load verify test demo delta kill-test clean help
+.PHONY: FORCE all deps build extract dedupe map load verify plan test demo delta kill-test clean help
 
 all: verify
 	@echo "== done: the sample migration is verified; open the report: $(abspath $(STAGES)/verify/report.html)"
@@ -98,6 +98,10 @@ verify: $(STAGES)/verify/.done
 # articles with everything they reference, through all five stages.
 demo: build
 	$(MAKE) --no-print-directory verify STAGES=.demo/stages EXTRACT_FLAGS="--sample $(DEMO_SIZE) --seed $(DEMO_SEED)"
+
+# What the map would do, without writing anything (exit 2 when something is unmapped).
+plan: $(STAGES)/dedupe/.done
+	$(BIN)/ferry-map $(STAGE_FLAGS) --plan
 
 # A delta migration: extract only what changed since the last complete extract, then the rest.
 delta: build

@@ -43,6 +43,40 @@ public struct MapStage {
             },
             finish: { try plan!.scratch.persist(to: kept) })
     }
+
+    /// `ferry-map --plan`: what the map would do, without writing anything:
+    /// records per kind, every status, priority, type, group, assignee and
+    /// custom field with what it maps to, and every unmapped value. Exit status
+    /// 2 when something is unmapped, as the real run would stop.
+    public func plan() throws -> StageResult {
+        let directory = context.stage(.map)
+        let lock = try directory.lock()
+        defer { withExtendedLifetime(lock) {} }
+        let (input, parts) = try context.stage(.dedupe).finishedOutput()
+        let isDelta = input.cursor?["since"] != nil
+        let built = try MapPlan(directory: directory, settings: context.config.map,
+                                seed: isDelta ? directory.url.appendingPathComponent("known.sqlite") : nil)
+        try built.scan(parts: parts, reporter: reporter)
+        var lines = ["ferry-map --plan: nothing is written; this is what ferry-map would do with stages/dedupe\(isDelta ? " (a delta)" : "")", ""]
+        let counts = input.totalCounts
+        lines.append(TextTable.render([["records", "count"]] + EntityType.allCases.compactMap { entity in
+            counts.entities[entity.rawValue].map { [entity.rawValue, "\($0.written)"] }
+        }))
+        var coverage: String?
+        do {
+            try built.checkCoverage(configFile: context.configName, reporter: reporter)
+        } catch let error as FerryError {
+            guard case .unmappedValues(let report) = error else { throw error }
+            coverage = report
+        }
+        lines += try built.planLines()
+        if let coverage {
+            lines += ["", coverage]
+            return StageResult(stage: .map, summary: lines, exitStatus: .usage)
+        }
+        lines += ["", "every value is mapped; `ferry-map` (or `make map`) will apply this plan"]
+        return StageResult(stage: .map, summary: lines)
+    }
 }
 
 /// Where a value occurs, kept for the unmapped-values report.
@@ -288,6 +322,44 @@ final class MapPlan {
                   what to do: add the missing entries to the map section of \(configFile) (docs/pipeline-reference.md shows each) and run ferry-map again.
                 """)
         }
+    }
+
+    /// The plan's tables, from the first pass (run `checkCoverage` first so agents are resolved).
+    func planLines() throws -> [String] {
+        var lines: [String] = []
+        func section(_ title: String, _ rows: [[String]]) {
+            lines += ["", title, TextTable.render(rows)]
+        }
+        func values(_ name: String, _ map: [String: String], _ seen: [String: Occurrences]) {
+            section("map.\(name)", [["source value", "records", "target value"]] + seen.keys.sorted().map { value in
+                [value, "\(seen[value]!.count)", map.isEmpty ? "\(value) (no map: kept)" : map[value] ?? "UNMAPPED"]
+            })
+        }
+        values("statuses", settings.statuses, statuses)
+        values("priorities", settings.priorities, priorities)
+        values("types", settings.types, types)
+        try scratch.queue.read { db in
+            section("map.groups", [["source group", "id", "target group"]] + (try Row.fetchAll(db, sql: "SELECT g.id, g.name, g.target, g.survivor FROM groups g ORDER BY g.seq")).map { row in
+                let id: String = row["id"], survivor: String = row["survivor"]
+                return [row["name"], id, (row["target"] as String) + (survivor == id ? "" : " (merged into group \(survivor))")]
+            })
+            section("map.agents (assignees)", [["assignee", "e-mail", "tickets", "becomes"]] + (try Row.fetchAll(db, sql: "SELECT a.id, a.count, u.email, u.role, u.active FROM assignees a LEFT JOIN users u ON u.id = a.id ORDER BY a.id")).map { row in
+                let id: String = row["id"]
+                let becomes: String
+                switch resolveAssignee(id: id, email: row["email"], role: row["role"], active: row["active"]) {
+                case .keep: becomes = "themselves"
+                case .agent(let target, let why): becomes = "user \(target) (\(why))"
+                case .needsDefault(let why): becomes = defaultAgentID.map { "default agent \($0) (\(why))" } ?? "UNMAPPED: \(why), and no default agent"
+                }
+                return [id, row["email"] ?? "", "\(row["count"] as Int)", becomes]
+            })
+            section("map.custom_fields", [["ticket field", "id", "target key"]] + (try Row.fetchAll(db, sql: "SELECT id, title, key, dropped FROM fields ORDER BY id")).map { row in
+                [row["title"], row["id"], (row["dropped"] as Bool? ?? false) ? "dropped" : (row["key"] as String? ?? "")]
+            })
+            let placeholders = try Int.fetchOne(db, sql: "SELECT count(*) FROM placeholders") ?? 0
+            lines += ["", "users referenced but not in the export: \(placeholders) (map.missing_users: \(settings.missingUsers.rawValue))"]
+        }
+        return lines
     }
 
     enum AssigneeResolution {

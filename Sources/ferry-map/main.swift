@@ -19,15 +19,20 @@ struct FerryMap: ParsableCommand {
             where it occurs.
 
             Example:  ferry-map --config pipeline.yml
+            Preview:  ferry-map --plan      (or `make plan`; writes nothing)
 
             \(exitCodeHelp)
             """)
 
     @OptionGroup var options: CommonOptions
 
+    @Flag(help: "Print what the map would do (every value and what it maps to, every unmapped value) and write nothing.")
+    var plan = false
+
     func run() throws {
         runStage(.map, options: options) { context, reporter in
-            try MapStage(context: context, reporter: reporter).run()
+            let stage = MapStage(context: context, reporter: reporter)
+            return try plan ? stage.plan() : stage.run()
         }
     }
 }

@@ -100,6 +100,26 @@ struct EndToEndTests {
         #expect(try run.parts("map", requireComplete: false).isEmpty)
     }
 
+    /// `ferry-map --plan` shows every value with its target and writes nothing.
+    @Test func planShowsEveryMappingAndWritesNothing() throws {
+        _ = try run.stage("extract")
+        _ = try run.stage("dedupe")
+        let plan = try run.stage("map", ["--plan"])
+        #expect(plan.status == 0, "\(plan.output)")
+        let holds = try #require(expected.ticketsByStatus["hold"])
+        let lines = plan.output.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(lines.contains("hold \(holds) on_hold"), "\(plan.output)")
+        #expect(lines.contains { $0.hasPrefix("2010 ben.carter@support.acme.example") && $0.contains("default agent 2000") })
+        #expect(lines.contains("Order number 4000 order_number"))
+        #expect(try run.parts("map", requireComplete: false).isEmpty)
+
+        try run.editConfig { $0.replacingOccurrences(of: "    hold: on_hold\n", with: "") }
+        let unmapped = try run.stage("map", ["--plan"])
+        #expect(unmapped.status == 2)
+        #expect(unmapped.output.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }.contains("hold \(holds) UNMAPPED"))
+        #expect(try run.parts("map", requireComplete: false).isEmpty)
+    }
+
     @Test func verifyReportsAChangedTargetField() throws {
         _ = try run.runAll()
         let queue = try DatabaseQueue(path: run.target.path)

@@ -105,16 +105,23 @@ public struct StageCounts: Codable, Equatable, Sendable {
     }
 }
 
-/// Left-aligned first column, right-aligned numbers: enough for terminal reports.
+/// Numbers right-aligned, text left-aligned: enough for terminal reports.
+/// A column is numeric when every cell below its header is a number.
 public enum TextTable {
     public static func render(_ rows: [[String]]) -> String {
         guard let width = rows.map(\.count).max() else { return "" }
         var widths = Array(repeating: 0, count: width)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        var numeric = Array(repeating: true, count: width)
+        for (r, row) in rows.enumerated() {
+            for (i, cell) in row.enumerated() {
+                widths[i] = max(widths[i], cell.count)
+                if r > 0 && !cell.isEmpty && Int(cell) == nil { numeric[i] = false }
+            }
+        }
         return rows.map { row in
             row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i == 0 ? cell + pad : pad + cell
+                return numeric[i] && i > 0 ? pad + cell : cell + pad
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n")
     }
