@@ -87,7 +87,10 @@ public final class ZendeskExportSource: SourceConnector {
                 do {
                     try self.convert(line, entity: entity, context: context, decoder: decoder, sink: sink)
                 } catch let error as DecodingError {
-                    try sink.reject(context.reject(field: error.fieldPath, reason: error.reason))
+                    // A line that is not JSON at all gets a diagnosis; a wrong field keeps the decoder's words.
+                    let notJSON: Bool
+                    if case .dataCorrupted(let c) = error, c.codingPath.isEmpty { notJSON = true } else { notJSON = false }
+                    try sink.reject(context.reject(field: error.fieldPath, reason: notJSON ? JSONDiagnosis.explain(line) : error.reason))
                 } catch let error as ConversionError {
                     try sink.reject(context.reject(recordID: error.recordID, field: error.field, reason: error.reason))
                 }
@@ -140,8 +143,8 @@ struct LineContext {
 
     /// The id of a line that did not decode, when it can be seen, so the reject names the record.
     static func guessID(_ raw: Data) -> String? {
-        guard let text = String(data: raw.prefix(200), encoding: .utf8),
-              let range = text.range(of: "\"id\":") else { return nil }
+        let text = String(decoding: raw.prefix(200), as: UTF8.self)
+        guard let range = text.range(of: "\"id\":") else { return nil }
         let rest = text[range.upperBound...].drop { $0 == " " || $0 == "\"" }
         let id = rest.prefix { $0.isNumber || $0.isLetter || $0 == "-" || $0 == "_" }
         return id.isEmpty ? nil : String(id)
