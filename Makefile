@@ -10,6 +10,8 @@
 #   make demo         a demo migration of 20 random sample tickets and 20 articles (seeded)
 #   make delta        bring only what changed in the source since the last extract, through all stages
 #   make kill-test    the kill-and-resume test with KILLS=200 kills per stage (make test runs 20)
+#   make plan         what ferry-map would do (every value and its target), writing nothing
+#   make report-screenshot   stages/verify/report.png of the verification report (installs chromium)
 #   make clean        remove build output and stage outputs
 #
 # Variables: CONFIG=pipeline.yml  STAGES=stages  SWIFT=swift  DEMO_SIZE=20  DEMO_SEED=1
@@ -42,7 +44,7 @@ endef
 
 FORCE:
 
-.PHONY: FORCE all deps build extract dedupe map load verify plan test demo delta kill-test clean help
+.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan test demo delta kill-test clean help
 
 all: verify
 	@echo "== done: the sample migration is verified; open the report: $(abspath $(STAGES)/verify/report.html)"
@@ -109,11 +111,29 @@ delta: build
 	$(MAKE) --no-print-directory verify
 
 KILLS ?= 200
-kill-test: deps
+kill-# The report's browser test needs Chromium: installed when we can, else that test is skipped.
+browser-deps:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "== installing chromium for the report's browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
+	      || echo "chromium could not be installed; the report's browser test will be skipped"; \
+	  else echo "chromium is not installed (sudo apt-get install chromium); the report's browser test will be skipped"; fi; }
+
+test: deps browser-deps
 	$(SWIFT) build --build-tests
 	FERRY_KILLS=$(KILLS) $(SWIFT) test --skip-build --filter KillResumeTests
 
-test: deps
+# The report's browser test needs Chromium: installed when we can, else that test is skipped.
+browser-deps:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "== installing chromium for the report's browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
+	      || echo "chromium could not be installed; the report's browser test will be skipped"; \
+	  else echo "chromium is not installed (sudo apt-get install chromium); the report's browser test will be skipped"; fi; }
+
+test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

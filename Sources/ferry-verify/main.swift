@@ -15,9 +15,12 @@ struct FerryVerify: ParsableCommand {
             migrated, failed (with the stage and reason) or skipped (merged or left out).
 
             Prints all / created / migrated / failed / skipped per kind of record and writes
+              stages/verify/report.html      the report to look at: charts, failures by reason,
+                                             differences, tickets side by side (self-contained)
               stages/verify/records.csv      one row per source record, with target id and status
+              stages/verify/migrated.csv, failed.csv, skipped.csv   the same rows, by status
               stages/verify/differences.csv  one row per differing field
-              stages/verify/summary.json     the counts, for machines
+              stages/verify/summary.json, report.json   the counts and findings, for machines
 
             Exits 1 when anything is missing from the target or different in it.
 

@@ -66,19 +66,30 @@ public final class Reporter: @unchecked Sendable {
         let elapsed = max(now.timeIntervalSince(started), 0.001)
         let rate = Double(done) / elapsed
         var text = "\(done)"
+        var bar = ""
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))
-            let left = rate > 0 ? Double(total - done) / rate : 0
-            text += "/\(total) \(unit) (\(Int(fraction * 100))%), \(Int(rate))/s, about \(Int(left.rounded()))s left"
+            let left = rate > 0 ? Double(max(0, total - done)) / rate : 0
+            text += "/\(total) \(unit) (\(Int(fraction * 100))%), \(Int(rate))/s, about \(Self.duration(left)) left"
+            let filled = Int(fraction * 24)
+            bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 24 - filled) + "] "
         } else {
             text += " \(unit), \(Int(rate))/s"
         }
         if isTerminal {
-            Self.writeStderr("\r\u{1b}[2K\(stage): \(text)")
+            Self.writeStderr("\r\u{1b}[2K\(stage): \(bar)\(text)")
             progressShown = true
         } else {
             logger.info("\(text)", metadata: ["kind": "progress"])
         }
+    }
+
+    /// "42s", "3m05s", "1h02m": time left, as a person reads it.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" + String(format: "%02ds", s % 60) }
+        return "\(s / 3600)h" + String(format: "%02dm", (s % 3600) / 60)
     }
 
     /// Writes straight to file descriptor 2 (no shared C FILE, no buffering surprises).
