@@ -107,20 +107,10 @@ plan: $(STAGES)/dedupe/.done
 
 # A delta migration: extract only what changed since the last complete extract, then the rest.
 delta: build
-	$(call run_stage,extract,--delta)
-	$(MAKE) --no-print-directory verify
+	$(MAKE) --no-print-directory verify EXTRACT_FLAGS=--delta
 
 KILLS ?= 200
-kill-# The report's browser test needs Chromium: installed when we can, else that test is skipped.
-browser-deps:
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "== installing chromium for the report's browser test"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
-	      || echo "chromium could not be installed; the report's browser test will be skipped"; \
-	  else echo "chromium is not installed (sudo apt-get install chromium); the report's browser test will be skipped"; fi; }
-
-test: deps browser-deps
+kill-test: deps
 	$(SWIFT) build --build-tests
 	FERRY_KILLS=$(KILLS) $(SWIFT) test --skip-build --filter KillResumeTests
 

@@ -36,6 +36,8 @@ let package = Package(
                 "CArchive",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // scrypt, for passphrase-encrypted bundles in the age format.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -29,6 +29,7 @@ STAGES="extract dedupe map load verify"
 KINDS="organizations users groups ticket_fields tickets comments attachments kb_categories kb_sections kb_articles"
 
 say() { echo "bench: $*" >&2; }
+trap 'say "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 # ---- tools -------------------------------------------------------------------------------
 missing=()
@@ -87,8 +88,9 @@ measure() {
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$group" "$rec" "$bytes" "$((t1 - t0))" "$(tail -1 "$tf")" >>"$ROWS"
 }
-bytes_of() { cat "$@" 2>/dev/null | wc -c; }
-lines_of() { cat "$@" 2>/dev/null | wc -l; }
+# Bytes and lines of the files given; a kind a part does not hold counts as empty.
+bytes_of() { { cat "$@" 2>/dev/null || true; } | wc -c; }
+lines_of() { { cat "$@" 2>/dev/null || true; } | wc -l; }
 
 # Unpacks a stage's parts (in checkpoint order = part number order) into
 # members/<stage>/part-N/ and concatenates each record kind into members/<stage>/all/<kind>.ndjson.

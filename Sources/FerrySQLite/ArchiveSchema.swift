@@ -5,9 +5,10 @@ import GRDB
 ///
 /// Conventions, documented column by column in docs/sqlite-archive.md:
 /// - Every entity table has `id INTEGER PRIMARY KEY` (the target id, assigned
-///   by SQLite) plus `source_system` and `source_id`. Ferry never deletes
-///   entity rows, so ids are never reused; `AUTOINCREMENT` would only add a
-///   write to `sqlite_sequence` per row.
+///   by SQLite) plus `source_system` and `source_id`. Rows are deleted only
+///   for a delta's deletions under `target.deletions: delete`; without
+///   `AUTOINCREMENT` SQLite may then hand the largest deleted id out again,
+///   which is harmless because every lookup goes through `id_map`.
 /// - References are target ids with foreign keys (enforced: GRDB turns
 ///   `foreign_keys` on), so the archive can be queried with plain joins.
 /// - Lists that have no identity of their own (tags, labels, field options)

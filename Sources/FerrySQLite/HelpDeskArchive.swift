@@ -177,7 +177,8 @@ public final class HelpDeskArchive: Sendable {
         INSERT INTO id_map (entity, source_id, target_id, content_hash, status, reason, updated_at)
         VALUES (?, ?, ?, ?, 'loaded', NULL, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
         ON CONFLICT (entity, source_id) DO UPDATE SET target_id = excluded.target_id,
-            content_hash = excluded.content_hash, status = 'loaded', reason = NULL, updated_at = excluded.updated_at
+            content_hash = excluded.content_hash, status = 'loaded', reason = NULL, updated_at = excluded.updated_at,
+            deleted_in_source = NULL
         """
     static let idMapFailedSQL = """
         INSERT INTO id_map (entity, source_id, target_id, content_hash, status, reason, updated_at)
@@ -376,8 +377,11 @@ public final class HelpDeskArchive: Sendable {
                 }
                 return .deleted
             } catch {
+                // Foreign keys refuse the delete while other records point at this one.
                 try mark()
-                return .stillReferenced("\(error)")
+                let text = "\(error)"
+                return .stillReferenced(text.contains("787") || text.uppercased().contains("FOREIGN KEY")
+                    ? "other records still refer to it" : text)
             }
         }
     }

@@ -30,7 +30,7 @@ public struct DedupeStage {
         return try runner.run(
             prepare: { input in
                 // A delta merges against everyone earlier runs saw; a full run starts afresh.
-                index = try DedupeIndex(directory: directory, settings: settings, seed: input.isDelta ? kept : nil)
+                index = try DedupeIndex(directory: directory, settings: settings, seed: input.isDelta ? kept : nil, context: context)
                 try index!.build(parts: input.parts, reporter: reporter)
             },
             transform: { part, reader, writer, counts in
@@ -46,13 +46,16 @@ final class DedupeIndex {
     let scratch: ScratchIndex
     let codec = RecordCodec()
 
-    init(directory: StageDirectory, settings: DedupeSettings, seed: URL?) throws {
+    let context: PipelineContext
+
+    init(directory: StageDirectory, settings: DedupeSettings, seed: URL?, context: PipelineContext) throws {
         self.settings = settings
+        self.context = context
         // users and orgs persist across runs (for deltas); this_run marks rows this run has already
         // seen, so within one run the first appearance wins and across runs the newer data does.
         scratch = try ScratchIndex(directory: directory, name: "dedupe-index", schema: """
             CREATE TABLE seen(entity TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL, line INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
-            CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role_rank INTEGER, active INTEGER, created_at TEXT, seq INTEGER, phone TEXT, organization_id TEXT, this_run INTEGER NOT NULL DEFAULT 1);
+            CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role_rank INTEGER, active INTEGER, created_at TEXT, seq INTEGER, phone TEXT, organization_id TEXT, this_run INTEGER NOT NULL DEFAULT 1, new_this_run INTEGER NOT NULL DEFAULT 1);
             CREATE INDEX users_email ON users(email);
             CREATE TABLE orgs(id TEXT PRIMARY KEY, created_at TEXT, seq INTEGER, this_run INTEGER NOT NULL DEFAULT 1);
             CREATE TABLE org_keys(key TEXT NOT NULL, id TEXT NOT NULL);
@@ -60,7 +63,7 @@ final class DedupeIndex {
             CREATE TABLE merged(entity TEXT NOT NULL, id TEXT NOT NULL, survivor TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
             CREATE INDEX merged_survivor ON merged(entity, survivor);
             """, seed: seed, reset: """
-            DELETE FROM seen; DELETE FROM merged; UPDATE users SET this_run = 0; UPDATE orgs SET this_run = 0;
+            DELETE FROM seen; DELETE FROM merged; UPDATE users SET this_run = 0, new_this_run = 0; UPDATE orgs SET this_run = 0;
             """)
     }
 
@@ -85,7 +88,7 @@ final class DedupeIndex {
             let dropKeys = try db.cachedStatement(sql: "DELETE FROM org_keys WHERE id = ?")
             let orgKeys = try db.cachedStatement(sql: "INSERT INTO org_keys(key, id) VALUES (?, ?)")
             for (index, url) in parts.enumerated() {
-                let reader = try BundleReader(url: url)
+                let reader = try context.openBundle(url)
                 try reader.read(line: { member, line, number in
                     guard let entity = EntityType(memberName: member) else { return }
                     seq += 1
@@ -119,7 +122,7 @@ final class DedupeIndex {
                 try db.execute(sql: """
                     INSERT INTO merged(entity, id, survivor, reason)
                     SELECT 'users', id, survivor, 'same e-mail as user ' || survivor || ' after trimming and lower-casing (' || email || ')'
-                    FROM (SELECT id, email, first_value(id) OVER (PARTITION BY email ORDER BY role_rank DESC, active DESC, created_at IS NULL, created_at, seq) AS survivor
+                    FROM (SELECT id, email, first_value(id) OVER (PARTITION BY email ORDER BY new_this_run, role_rank DESC, active DESC, created_at IS NULL, created_at, seq) AS survivor
                           FROM users WHERE email IS NOT NULL)
                     WHERE id != survivor
                     """)

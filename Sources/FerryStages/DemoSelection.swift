@@ -182,7 +182,7 @@ final class FilteringSink: ExtractSink {
     }
 
     func reject(_ reject: Reject) throws {
-        if reject.entity == .attachments && !parentKept { return base.filtered(.attachments) }
+        if reject.entity == .attachments && !parentKept { return base.filtered(.attachments, id: reject.recordID) }
         try base.reject(reject)
     }
 

@@ -89,9 +89,13 @@ public struct ExtractStage {
                 reporter.info("the source or its settings changed since the last run; extracting from the start")
             }
             checkpoint = Checkpoint(stage: "extract", fingerprint: fingerprint)
-            checkpoint.cursor = ["ids": "source-ids-\(fingerprint.prefix(16)).sqlite"]
+            if case .demo = mode {
+                // A demo keeps no ID index, and does not retire the last run's: deltas stay possible.
+            } else {
+                checkpoint.cursor = ["ids": "source-ids-\(fingerprint.prefix(16)).sqlite"]
+                if let previousIDs = previous?.cursor?["ids"] { checkpoint.cursor?["previous_ids"] = previousIDs }
+            }
             if let since { checkpoint.cursor?["since"] = since; checkpoint.cursor?["updated_at"] = since }
-            if let previousIDs = previous?.cursor?["ids"] { checkpoint.cursor?["previous_ids"] = previousIDs }
             try directory.removeOutputs()
         } else if !checkpoint.parts.isEmpty {
             reporter.info("resuming after part \(checkpoint.parts.count) of an interrupted run")
@@ -105,7 +109,7 @@ public struct ExtractStage {
             ids = try SourceIDIndex(url: directory.url.appendingPathComponent(name), fresh: !resuming)
         }
         let sink = try PartSink(directory: directory, checkpoint: checkpoint, system: source.system,
-                                settings: context.config.bundle, ids: ids, reporter: reporter)
+                                settings: context.config.bundle, encryption: context.encryption, ids: ids, reporter: reporter)
         let position = checkpoint.parts.last?.position
         switch mode {
         case .full:
@@ -148,6 +152,7 @@ final class PartSink: ExtractSink {
     private var checkpoint: Checkpoint
     private let system: String
     private let settings: BundleSettings
+    private let encryption: BundleEncryption
     private let ids: SourceIDIndex?
     private let reporter: Reporter
     private var writer: BundleWriter?
@@ -156,7 +161,8 @@ final class PartSink: ExtractSink {
     private var lastPosition: SourcePosition?
     private(set) var deletionCount = 0
 
-    init(directory: StageDirectory, checkpoint: Checkpoint, system: String, settings: BundleSettings, ids: SourceIDIndex?, reporter: Reporter) throws {
+    init(directory: StageDirectory, checkpoint: Checkpoint, system: String, settings: BundleSettings, encryption: BundleEncryption, ids: SourceIDIndex?, reporter: Reporter) throws {
+        self.encryption = encryption
         self.directory = directory
         self.checkpoint = checkpoint
         self.system = system
@@ -171,7 +177,7 @@ final class PartSink: ExtractSink {
         if let writer { return writer }
         let number = checkpoint.parts.count + 1
         let made = try BundleWriter(destination: directory.partURL(number), stage: "extract", sourceSystem: system,
-                                    part: number, zstdLevel: settings.zstdLevel)
+                                    part: number, zstdLevel: settings.zstdLevel, encryption: encryption)
         writer = made
         return made
     }
@@ -185,11 +191,11 @@ final class PartSink: ExtractSink {
 
     /// A record left out on purpose (outside a demo, unchanged in a delta): counted, not written.
     func filtered<R: CanonicalRecord>(_ record: R) {
-        ids?.saw(R.entity, record.id)
-        filtered(R.entity)
+        filtered(R.entity, id: record.id)
     }
 
-    func filtered(_ entity: EntityType) {
+    func filtered(_ entity: EntityType, id: String? = nil) {
+        if let id { ids?.saw(entity, id) }
         counts[entity].read += 1
         counts[entity].filtered += 1
     }

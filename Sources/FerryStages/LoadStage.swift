@@ -76,7 +76,7 @@ public struct LoadStage {
                 done += record.records
                 continue
             }
-            let reader = try BundleReader(url: url)
+            let reader = try context.openBundle(url)
             try archive.transaction {
                 var deletions: [Deletion] = []
                 try reader.read(line: { member, line, number in
@@ -151,7 +151,7 @@ public struct LoadStage {
         let codec = RecordCodec()
         var counts = StageCounts()
         for url in parts where !wanted.isEmpty {
-            let reader = try BundleReader(url: url)
+            let reader = try context.openBundle(url)
             try archive.transaction {
                 try reader.read(line: { member, line, number in
                     guard let entity = EntityType(memberName: member) else { return }
@@ -163,6 +163,7 @@ public struct LoadStage {
                 })
             }
         }
+        try recordRetries(counts)
         var summary = ["ferry-load --only-failed: retried \(counts.total.read) of \(failed.count) failed record(s)"]
         summary.append(counts.loadTable())
         if !wanted.isEmpty { summary.append("\(wanted.count) failed record(s) are no longer in stages/map (fixed away by the mapping, or filtered)") }
@@ -170,6 +171,24 @@ public struct LoadStage {
     }
 
     private struct IDProbe: Decodable { let id: String }
+
+    /// Moves records a retry loaded from "failed" to "in target" in the load's
+    /// checkpoint, so a later no-op run reports the target as it now is.
+    private func recordRetries(_ retried: StageCounts) throws {
+        let directory = context.stage(.load)
+        guard var checkpoint = try directory.loadCheckpoint() else { return }
+        for entity in EntityType.allCases {
+            var fixed = retried[entity].written
+            for index in checkpoint.parts.indices where fixed > 0 {
+                let moved = min(fixed, checkpoint.parts[index].counts[entity].rejected)
+                checkpoint.parts[index].counts[entity].rejected -= moved
+                checkpoint.parts[index].counts[entity].written += moved
+                checkpoint.parts[index].counts[entity].updated += moved
+                fixed -= moved
+            }
+        }
+        try directory.saveCheckpoint(checkpoint)
+    }
 
     private func result(_ counts: StageCounts, parts: Int, upToDate: Bool) -> StageResult {
         var summary: [String] = []

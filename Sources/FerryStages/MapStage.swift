@@ -33,7 +33,7 @@ public struct MapStage {
         return try runner.run(
             prepare: { input in
                 // A delta resolves references against everyone earlier runs saw.
-                let built = try MapPlan(directory: directory, settings: settings, seed: input.isDelta ? kept : nil)
+                let built = try MapPlan(directory: directory, settings: settings, seed: input.isDelta ? kept : nil, context: context)
                 try built.scan(parts: input.parts, reporter: reporter)
                 try built.checkCoverage(configFile: context.configName, reporter: reporter)
                 plan = built
@@ -55,7 +55,7 @@ public struct MapStage {
         let (input, parts) = try context.stage(.dedupe).finishedOutput()
         let isDelta = input.cursor?["since"] != nil
         let built = try MapPlan(directory: directory, settings: context.config.map,
-                                seed: isDelta ? directory.url.appendingPathComponent("known.sqlite") : nil)
+                                seed: isDelta ? directory.url.appendingPathComponent("known.sqlite") : nil, context: context)
         try built.scan(parts: parts, reporter: reporter)
         var lines = ["ferry-map --plan: nothing is written; this is what ferry-map would do with stages/dedupe\(isDelta ? " (a delta)" : "")", ""]
         let counts = input.totalCounts
@@ -113,8 +113,11 @@ final class MapPlan {
     var agentTargets: [String: String] = [:]
     var sourceSystem = "unknown"
 
-    init(directory: StageDirectory, settings: MapSettings, seed: URL?) throws {
+    let context: PipelineContext
+
+    init(directory: StageDirectory, settings: MapSettings, seed: URL?, context: PipelineContext) throws {
         self.settings = settings
+        self.context = context
         // users, orgs, groups and fields persist across runs (for deltas); the rest is per run.
         scratch = try ScratchIndex(directory: directory, name: "map-index", schema: """
             CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role TEXT, active INTEGER) WITHOUT ROWID;
@@ -151,7 +154,7 @@ final class MapPlan {
             let assignees = try db.cachedStatement(sql: "INSERT INTO assignees(id, count, example) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET count = count + 1")
             for (index, url) in parts.enumerated() {
                 let part = index + 1
-                let reader = try BundleReader(url: url)
+                let reader = try context.openBundle(url)
                 sourceSystem = reader.manifest.sourceSystem
                 let file = url.lastPathComponent
                 try reader.read(line: { member, line, _ in
@@ -548,8 +551,12 @@ final class MapPlan {
                 case .kbCategories: try handle(KBCategory.self, line, number, member) { _ in .keep }
                 case .kbSections:
                     try handle(KBSection.self, line, number, member) { section in
-                        try Row.fetchOne(kbLookup, arguments: [EntityType.kbCategories.rawValue, section.categoryID]) == nil
-                            ? .reject("its category \(section.categoryID) is not in the export") : .keep
+                        guard try Row.fetchOne(kbLookup, arguments: [EntityType.kbCategories.rawValue, section.categoryID]) != nil else {
+                            // Its articles must not pass as if the section would be loaded.
+                            try db.execute(sql: "DELETE FROM kb WHERE entity = ? AND id = ?", arguments: [EntityType.kbSections.rawValue, section.id])
+                            return .reject("its category \(section.categoryID) is not in the export")
+                        }
+                        return .keep
                     }
                 case .kbArticles:
                     try handle(KBArticle.self, line, number, member) { article in

@@ -66,10 +66,10 @@ struct PartwiseRunner {
         let totalRecords = input.checkpoint.parts.reduce(0) { $0 + $1.records }
         var recordsDone = checkpoint.parts.reduce(0) { $0 + $1.counts.total.read }
         for (index, partURL) in input.parts.enumerated() where index >= checkpoint.parts.count {
-            let reader = try BundleReader(url: partURL)
+            let reader = try context.openBundle(partURL)
             let writer = try BundleWriter(destination: directory.partURL(index + 1), stage: stage.rawValue,
                                           sourceSystem: reader.manifest.sourceSystem, part: index + 1,
-                                          zstdLevel: context.config.bundle.zstdLevel)
+                                          zstdLevel: context.config.bundle.zstdLevel, encryption: context.encryption)
             var counts = StageCounts()
             try transform(partURL, reader, writer, &counts)
             let manifest = try writer.finish(cursor: reader.manifest.cursor)

@@ -10,10 +10,13 @@ public struct PipelineContext: Sendable {
     public let stagesRoot: URL
     /// The configuration file's path as given, for messages that tell the user what to edit.
     public let configName: String
+    /// Whether parts are encrypted, and the passphrase (from the environment or a file).
+    public let encryption: BundleEncryption
 
-    public init(config: PipelineConfig, baseDirectory: URL, stagesRoot: URL? = nil, configName: String = "pipeline.yml") {
+    public init(config: PipelineConfig, baseDirectory: URL, stagesRoot: URL? = nil, configName: String = "pipeline.yml", encryption: BundleEncryption = .none) {
         self.config = config
         self.configName = configName
+        self.encryption = encryption
         self.baseDirectory = baseDirectory
         self.stagesRoot = stagesRoot ?? Self.resolve(config.stagesDir, against: baseDirectory)
     }
@@ -24,7 +27,8 @@ public struct PipelineContext: Sendable {
         let config = try PipelineConfig.load(from: url)
         let base = url.deletingLastPathComponent()
         let root = stagesDir.map { resolve($0, against: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) }
-        return PipelineContext(config: config, baseDirectory: base, stagesRoot: root, configName: configPath)
+        let encryption = try BundleEncryption.resolve(config.bundle, baseDirectory: base, configName: configPath)
+        return PipelineContext(config: config, baseDirectory: base, stagesRoot: root, configName: configPath, encryption: encryption)
     }
 
     public func resolve(_ path: String) -> URL { Self.resolve(path, against: baseDirectory) }
@@ -34,6 +38,9 @@ public struct PipelineContext: Sendable {
     }
 
     public func stage(_ name: StageName) -> StageDirectory { StageDirectory(root: stagesRoot, name: name.rawValue) }
+
+    /// Opens a part of any stage, decrypting it if it is encrypted.
+    public func openBundle(_ url: URL) throws -> BundleReader { try BundleReader(url: url, encryption: encryption) }
 }
 
 public enum StageName: String, CaseIterable, Sendable {

@@ -98,7 +98,7 @@ struct VerifyHTMLReport {
             ? "Counts reconcile: all + created = migrated + failed + skipped for every kind."
             : "Counts do not reconcile: some records are unaccounted for. This is a bug in Ferry; please report it."]
         if d.recordsOutsideDemo > 0 {
-            notes.append("Skipped includes \(d.recordsOutsideDemo) record(s) outside the demo selection; they are not listed in the CSV files.")
+            notes.append("Skipped includes \(d.recordsOutsideDemo) record(s) left out by extract (outside a demo selection, or unchanged since the last run in a delta); they are not listed in the CSV files.")
         }
         if d.summary.unattributedRejects > 0 {
             notes.append("\(d.summary.unattributedRejects) unreadable line(s) could not be given a kind; they are in failed.csv with an empty kind and not in these counts.")

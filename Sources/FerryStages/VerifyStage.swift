@@ -113,7 +113,7 @@ public struct VerifyStage {
         // What earlier stages refused or folded away, with their reasons.
         for (stage, parts) in [(StageName.extract, extractParts), (.dedupe, dedupeParts), (.map, mapParts)] {
             for part in parts {
-                try BundleReader(url: part).read(line: { member, line, _ in
+                try context.openBundle(part).read(line: { member, line, _ in
                     switch member {
                     case Reject.memberName:
                         let reject = try decoder.decode(Reject.self, from: line)
@@ -146,7 +146,7 @@ public struct VerifyStage {
         for (partIndex, part) in mapParts.enumerated() {
             var expectedComments: [String: Int] = [:]
             var ticketIDs: [String] = []
-            try BundleReader(url: part).read(line: { member, line, _ in
+            try context.openBundle(part).read(line: { member, line, _ in
                 guard let entity = EntityType(memberName: member) else { return }
                 let outcome = try comparer.compare(entity, line)
                 switch entity {
@@ -210,13 +210,13 @@ public struct VerifyStage {
             differences: DifferenceExcerpt(rows: differences.rows, shown: differences.shown),
             tickets: TicketSample(
                 rule: TicketSampler.rule,
-                tickets: try sampler.compare(mapParts: mapParts, archive: archive), moreDiffering: sampler.moreDiffering),
+                tickets: try sampler.compare(mapParts: mapParts, archive: archive, context: context), moreDiffering: sampler.moreDiffering),
             run: RunFacts.gather(context: context, started: started, finished: Date()),
             files: ReportFiles(directory: directory.url))
         try document.write(to: directory.url)
 
         var summary = [report.table()]
-        if outsideDemo > 0 { summary.append("skipped includes \(outsideDemo) record(s) outside the demo selection (not listed in records.csv)") }
+        if outsideDemo > 0 { summary.append("skipped includes \(outsideDemo) record(s) left out by extract: outside a demo selection, or unchanged in a delta (not listed in records.csv)") }
         if unattributed > 0 { summary.append("plus \(unattributed) unreadable line(s) whose kind could not be known (failed, listed in records.csv)") }
         summary.append(report.reconciles ? "counts reconcile: all + created = migrated + failed + skipped for every kind"
                                          : "COUNTS DO NOT RECONCILE: some records are unaccounted for (a bug: please report it)")

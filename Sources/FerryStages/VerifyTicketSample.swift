@@ -75,7 +75,7 @@ struct TicketSampler {
     static let rule = "The first \(firstCount) tickets in source order, the ticket of the first attachment, and tickets that differ, \(limit) at most."
 
     /// Pass 2: the picked tickets, in source order, each beside what the target holds.
-    func compare(mapParts: [URL], archive: HelpDeskArchive) throws -> [TicketComparison] {
+    func compare(mapParts: [URL], archive: HelpDeskArchive, context: PipelineContext) throws -> [TicketComparison] {
         let codec = RecordCodec()
         let names = TargetNames(archive: archive)
         var result: [TicketComparison] = []
@@ -88,7 +88,7 @@ struct TicketSampler {
             var ticketOfComment: [String: String] = [:]
             var attachments: [String: [Attachment]] = [:]
             var attachmentTotals: [String: Int] = [:]
-            try BundleReader(url: mapParts[partIndex]).read(line: { member, line, _ in
+            try context.openBundle(mapParts[partIndex]).read(line: { member, line, _ in
                 switch EntityType(memberName: member) {
                 case .tickets?:
                     let ticket = try codec.decode(Ticket.self, line)

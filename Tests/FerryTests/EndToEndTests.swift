@@ -134,6 +134,16 @@ struct EndToEndTests {
         #expect(differences.contains(",subject,"))
     }
 
+    /// Every make target parses and plans (a syntax slip in the Makefile breaks `make` for everyone).
+    @Test(.enabled(if: PipelineRun.hasTool("make")))
+    func everyMakeTargetParses() throws {
+        let root = PipelineRun.repositoryRoot.path
+        for target in ["all", "test", "demo", "delta", "plan", "kill-test", "clean", "help", "report-screenshot"] {
+            let output = try PipelineRun.shell("make -n -C '\(root)' \(target) STAGES=/tmp/ferry-make-n >/dev/null 2>&1 && echo parsed")
+            #expect(output.contains("parsed"), "make -n \(target) fails")
+        }
+    }
+
     @Test(.enabled(if: PipelineRun.hasTool("bsdtar") && PipelineRun.hasTool("jq")))
     func bundlesOpenWithStockTools() throws {
         _ = try run.runAll()
@@ -202,7 +212,18 @@ struct PipelineRun {
             ?? repositoryRoot.appendingPathComponent(".build/debug")
     }
 
-    init(partRecords: Int) throws {
+    /// Variables added to the stages' environment (a passphrase, say).
+    var environment: [String: String] = [:]
+
+    /// The same pipeline folder, run with another environment.
+    init(reusing other: PipelineRun, environment: [String: String]) throws {
+        root = other.root
+        config = other.config
+        self.environment = environment
+    }
+
+    init(partRecords: Int, environment: [String: String] = [:]) throws {
+        self.environment = environment
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         config = root.appendingPathComponent("pipeline.yml")
@@ -226,6 +247,9 @@ struct PipelineRun {
         process.executableURL = Self.binaries.appendingPathComponent("ferry-\(name)")
         process.arguments = ["--config", config.path] + extra
         process.currentDirectoryURL = root
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -11,13 +11,19 @@ import Foundation
 public final class BundleReader {
     public let url: URL
     public let manifest: Manifest
+    private let encryption: BundleEncryption
 
-    /// Reads and checks the manifest only.
-    public init(url: URL) throws {
+    /// Reads and checks the manifest only. An age-encrypted bundle is decrypted
+    /// on the fly with the passphrase in `encryption`.
+    public init(url: URL, encryption: BundleEncryption = .none) throws {
         self.url = url
-        let stream = try ArchiveReadStream(url: url)
+        self.encryption = encryption
+        let stream = try ArchiveReadStream(url: url, encryption: encryption)
         manifest = try stream.readManifest()
     }
+
+    /// Whether the file is an encrypted bundle.
+    public var isEncrypted: Bool { Age.isEncrypted(url) }
 
     public struct Blob {
         public let sha256: String
@@ -36,7 +42,7 @@ public final class BundleReader {
         line: (String, Data, Int) throws -> Void,
         blob: ((Blob) throws -> Void)? = nil
     ) throws {
-        let stream = try ArchiveReadStream(url: url)
+        let stream = try ArchiveReadStream(url: url, encryption: encryption)
         _ = try stream.readManifest()
         var seen = Set<String>()
         var blobCount = 0
@@ -112,7 +118,7 @@ class ArchiveReadStream {
     /// Manifests are small; anything larger is not a Ferry manifest.
     static let manifestLimit = 64 << 20
 
-    init(url: URL) throws {
+    init(url: URL, encryption: BundleEncryption = .none) throws {
         path = url.path
         guard FileManager.default.fileExists(atPath: path) else {
             throw FerryError.missingInput(path: path, hint: "run the stage that writes it first")
@@ -120,17 +126,29 @@ class ArchiveReadStream {
         archive = archive_read_new()!
         archive_read_support_filter_zstd(archive)
         archive_read_support_format_tar(archive)
-        if archive_read_open_filename(archive, path, 1 << 16) != ARCHIVE_OK {
-            // deinit frees the handle: a throwing class initializer still runs deinit.
-            let message = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
-            throw FerryError.badBundle(path: path, detail: "not a tar + zstd bundle: \(message)")
+        // deinit frees the handle on every path below: a throwing class initializer still runs deinit.
+        if Age.isEncrypted(url) {
+            let source = try DecryptingSource(path: path, passphrase: try encryption.passphraseForReading(path))
+            decryptingStorage = source
+            if archive_read_open(archive, Unmanaged.passUnretained(source).toOpaque(), nil, decryptingReadCallback, nil) != ARCHIVE_OK {
+                throw failure("not a tar + zstd bundle inside the encryption")
+            }
+        } else {
+            if archive_read_open_filename(archive, path, 1 << 16) != ARCHIVE_OK {
+                let message = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
+                throw FerryError.badBundle(path: path, detail: "not a tar + zstd bundle: \(message)")
+            }
         }
     }
+
+    /// Keeps the decrypting source alive as long as the archive reads from it.
+    private var decryptingStorage: DecryptingSource?
 
     /// For subclasses that wrap another stream.
     init(wrapping other: ArchiveReadStream) {
         path = other.path
         archive = other.archive
+        decryptingStorage = other.decryptingStorage
         currentSize = other.currentSize
     }
 
@@ -139,6 +157,7 @@ class ArchiveReadStream {
     }
 
     private func failure(_ what: String) -> FerryError {
+        if let error = decryptingStorage?.error { return DecryptingSource.map(error, path: path) }
         let message = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
         return .badBundle(path: path, detail: "\(what): \(message)")
     }
@@ -219,5 +238,67 @@ final class HashingBlobStream: ArchiveReadStream {
             hash.update(chunk)
             try body(chunk)
         }
+    }
+}
+
+/// Feeds libarchive plaintext from an age-encrypted file, one 64 KiB chunk at a time.
+final class DecryptingSource {
+    private let fd: Int32
+    private var decryptor: AgeDecryptor!
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Age.chunkSize, alignment: 16)
+    var error: Error?
+
+    init(path: String, passphrase: Data) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            buffer.deallocate()
+            throw FerryError.posix(path, "open")
+        }
+        let fd = self.fd
+        do {
+            decryptor = try AgeDecryptor(passphrase: passphrase) { count in
+                var data = Data(count: count)
+                let n = data.withUnsafeMutableBytes { read(fd, $0.baseAddress, count) }
+                if n < 0 { throw FerryError.posix(path, "read") }
+                return data.prefix(n)
+            }
+        } catch {
+            throw Self.map(error, path: path)
+        }
+    }
+
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    /// The next plaintext chunk copied into `buffer`; its length, 0 at the end.
+    func next() throws -> Int {
+        guard let chunk = try decryptor.nextChunk() else { return 0 }
+        chunk.copyBytes(to: buffer)
+        return chunk.count
+    }
+
+    static func map(_ error: Error, path: String) -> FerryError {
+        if let ferryError = error as? FerryError { return ferryError }
+        guard let ageError = error as? AgeError else { return .badBundle(path: path, detail: "encrypted bundle: \(error)") }
+        if ageError == .wrongPassphrase {
+            return FerryError.config(file: path, detail: ageError.description,
+                                     hint: "export the passphrase this bundle was written with (FERRY_BUNDLE_PASSPHRASE, or bundle.passphrase_file)")
+        }
+        return FerryError.badBundle(path: path, detail: "encrypted bundle: \(ageError.description)")
+    }
+}
+
+/// libarchive's read callback when decrypting.
+private func decryptingReadCallback(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ bufferOut: UnsafeMutablePointer<UnsafeRawPointer?>?) -> la_ssize_t {
+    let source = Unmanaged<DecryptingSource>.fromOpaque(context!).takeUnretainedValue()
+    do {
+        let count = try source.next()
+        bufferOut?.pointee = UnsafeRawPointer(source.buffer.baseAddress)
+        return la_ssize_t(count)
+    } catch {
+        source.error = error
+        return -1
     }
 }

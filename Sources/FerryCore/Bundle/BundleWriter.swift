@@ -15,6 +15,7 @@ public final class BundleWriter {
     public let sourceSystem: String
     public let part: Int
     public let zstdLevel: Int
+    private let encryption: BundleEncryption
     private let workDir: URL
     private let blobDir: URL
     private var members: [String: HashingFileWriter] = [:]
@@ -25,8 +26,9 @@ public final class BundleWriter {
     /// Records written to entity members (not rejects, merges or changes).
     public private(set) var recordCount = 0
 
-    public init(destination: URL, stage: String, sourceSystem: String, part: Int, zstdLevel: Int = 3) throws {
+    public init(destination: URL, stage: String, sourceSystem: String, part: Int, zstdLevel: Int = 3, encryption: BundleEncryption = .none) throws {
         self.destination = destination
+        self.encryption = encryption
         self.stage = stage
         self.sourceSystem = sourceSystem
         self.part = part
@@ -143,7 +145,7 @@ public final class BundleWriter {
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FerryError.posix(temp.path, "create") }
         do {
-            let archive = try ArchiveWriter(fd: fd, path: temp.path, zstdLevel: zstdLevel)
+            let archive = try ArchiveWriter(fd: fd, path: temp.path, zstdLevel: zstdLevel, encryption: encryption)
             try archive.addFile(named: Manifest.memberName, data: manifestData)
             for info in infos {
                 try archive.addFile(named: info.name, from: workDir.appendingPathComponent(info.name), size: info.bytes)
@@ -187,21 +189,36 @@ public final class BundleWriter {
 }
 
 /// A thin, typed wrapper over libarchive's writer: pax tar, zstd filter, fixed
-/// metadata (mtime 0, mode 0644, no owner) so packing is reproducible.
+/// metadata (mtime 0, mode 0644, no owner) so packing is reproducible. With
+/// encryption on, libarchive's output goes through an age encryptor on its
+/// way to the file, so plaintext never touches the disk.
 final class ArchiveWriter {
     private let archive: OpaquePointer
     private let path: String
     private var closed = false
+    fileprivate let encryptor: AgeEncryptor?
+    fileprivate var callbackError: Error?
 
-    init(fd: Int32, path: String, zstdLevel: Int) throws {
+    init(fd: Int32, path: String, zstdLevel: Int, encryption: BundleEncryption = .none) throws {
         guard let a = archive_write_new() else { throw FerryError.internalError("archive_write_new failed") }
         archive = a
         self.path = path
+        if encryption.encryptOutput, let passphrase = encryption.passphrase {
+            encryptor = try AgeEncryptor(passphrase: passphrase, workFactor: encryption.workFactor) { bytes in
+                try DurableFile.writeAll(fd: fd, bytes, path: path)
+            }
+        } else {
+            encryptor = nil
+        }
         try check(archive_write_add_filter_zstd(a), "zstd filter (is libarchive built with zstd?)")
         try check(archive_write_set_filter_option(a, "zstd", "compression-level", String(zstdLevel)), "zstd level \(zstdLevel)")
         try check(archive_write_set_format_pax_restricted(a), "pax format")
         try check(archive_write_set_bytes_in_last_block(a, 1), "block padding")
-        try check(archive_write_open_fd(a, fd), "open")
+        if encryptor != nil {
+            try check(archive_write_open(a, Unmanaged.passUnretained(self).toOpaque(), nil, encryptingWriteCallback, nil), "open")
+        } else {
+            try check(archive_write_open_fd(a, fd), "open")
+        }
     }
 
     deinit {
@@ -210,6 +227,7 @@ final class ArchiveWriter {
     }
 
     private func check(_ code: Int32, _ what: String) throws {
+        if let callbackError { throw callbackError }
         if code < ARCHIVE_WARN {
             let message = archive_error_string(archive).map { String(cString: $0) } ?? "code \(code)"
             throw FerryError.io(path: path, detail: "libarchive \(what): \(message)")
@@ -248,6 +266,19 @@ final class ArchiveWriter {
     func close() throws {
         closed = true
         try check(archive_write_close(archive), "close")
+        try encryptor?.finish()
+    }
+}
+
+/// libarchive's write callback when encrypting: compressed bytes in, age chunks out.
+private func encryptingWriteCallback(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ buffer: UnsafeRawPointer?, _ length: Int) -> la_ssize_t {
+    let writer = Unmanaged<ArchiveWriter>.fromOpaque(context!).takeUnretainedValue()
+    do {
+        try writer.encryptor!.write(UnsafeRawBufferPointer(start: buffer, count: length))
+        return la_ssize_t(length)
+    } catch {
+        writer.callbackError = error
+        return -1
     }
 }
 

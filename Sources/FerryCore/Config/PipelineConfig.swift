@@ -62,7 +62,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     /// Sections whose keys are the user's own values (statuses, groups...) are not listed.
     static let knownKeys: [String: [String]] = [
         "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target"],
-        "bundle": ["part_records", "zstd_level"],
+        "bundle": ["part_records", "zstd_level", "encrypt", "passphrase_env", "passphrase_file", "scrypt_work_factor"],
         "source": ["type", "path", "system"],
         "dedupe": ["merge_users_by_email", "merge_organizations"],
         "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users"],
@@ -103,6 +103,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         guard bundle.partRecords >= 1 else {
             throw FerryError.config(file: file, detail: "bundle.part_records: must be at least 1", hint: "the default is 50000")
         }
+        guard (10...Age.maxWorkFactor).contains(bundle.scryptWorkFactor) else {
+            throw FerryError.config(file: file, detail: "bundle.scrypt_work_factor: \(bundle.scryptWorkFactor) is outside 10...\(Age.maxWorkFactor)", hint: "16 is a good default; age itself uses 18")
+        }
         guard (1...19).contains(bundle.zstdLevel) else {
             throw FerryError.config(file: file, detail: "bundle.zstd_level: \(bundle.zstdLevel) is outside 1...19", hint: "3 is a good default")
         }
@@ -121,17 +124,34 @@ public struct BundleSettings: Codable, Equatable, Sendable {
     /// Records per part file before a new part starts (a ticket always stays with its comments).
     public var partRecords: Int
     public var zstdLevel: Int
+    /// Encrypt the parts stages write (age format, passphrase). Encrypted input is
+    /// read whenever a passphrase is available, whatever this says.
+    public var encrypt: Bool
+    /// The environment variable holding the passphrase.
+    public var passphraseEnv: String
+    /// A file holding the passphrase instead (relative to pipeline.yml).
+    public var passphraseFile: String?
+    /// log2 of scrypt's N for new files (16 = 64 MiB and about a tenth of a second per part).
+    public var scryptWorkFactor: Int
 
-    public init(partRecords: Int = 50_000, zstdLevel: Int = 3) {
-        self.partRecords = partRecords; self.zstdLevel = zstdLevel
+    public init(partRecords: Int = 50_000, zstdLevel: Int = 3, encrypt: Bool = false, passphraseEnv: String = "FERRY_BUNDLE_PASSPHRASE", passphraseFile: String? = nil, scryptWorkFactor: Int = 16) {
+        self.partRecords = partRecords; self.zstdLevel = zstdLevel; self.encrypt = encrypt
+        self.passphraseEnv = passphraseEnv; self.passphraseFile = passphraseFile; self.scryptWorkFactor = scryptWorkFactor
     }
 
-    enum CodingKeys: String, CodingKey { case partRecords = "part_records", zstdLevel = "zstd_level" }
+    enum CodingKeys: String, CodingKey {
+        case partRecords = "part_records", zstdLevel = "zstd_level", encrypt, passphraseEnv = "passphrase_env"
+        case passphraseFile = "passphrase_file", scryptWorkFactor = "scrypt_work_factor"
+    }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         partRecords = try c.decodeIfPresent(Int.self, forKey: .partRecords) ?? 50_000
         zstdLevel = try c.decodeIfPresent(Int.self, forKey: .zstdLevel) ?? 3
+        encrypt = try c.decodeIfPresent(Bool.self, forKey: .encrypt) ?? false
+        passphraseEnv = try c.decodeIfPresent(String.self, forKey: .passphraseEnv) ?? "FERRY_BUNDLE_PASSPHRASE"
+        passphraseFile = try c.decodeIfPresent(String.self, forKey: .passphraseFile)
+        scryptWorkFactor = try c.decodeIfPresent(Int.self, forKey: .scryptWorkFactor) ?? 16
     }
 }
 

@@ -20,8 +20,8 @@ public final class Reporter: @unchecked Sendable {
     private let interval: TimeInterval
     private var progressShown = false
     private var started = Date()
-    /// Messages go through swift-log, so an embedding program can route them
-    /// elsewhere (LoggingSystem.bootstrap); the default handler is `StageLogHandler`.
+    /// Messages go through swift-log with `StageLogHandler`, which writes Ferry's
+    /// text or JSON lines; a program embedding the stages can read `logger`.
     public let logger: Logger
 
     public init(stage: String, format: Format = .text, quiet: Bool = false) {
