@@ -11,6 +11,7 @@
 #   make delta        bring only what changed in the source since the last extract, through all stages
 #   make kill-test    the kill-and-resume test with KILLS=200 kills per stage (make test runs 20)
 #   make plan         what ferry-map would do (every value and its target), writing nothing
+#   make purge        delete migration data once retention.days have passed since the last clean verify
 #   make report-screenshot   stages/verify/report.png of the verification report (installs chromium)
 #   make clean        remove build output and stage outputs
 #
@@ -44,7 +45,7 @@ endef
 
 FORCE:
 
-.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan test demo delta kill-test clean help
+.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan purge test demo delta kill-test clean help
 
 all: verify
 	@echo "== done: the sample migration is verified; open the report: $(abspath $(STAGES)/verify/report.html)"
@@ -104,6 +105,10 @@ demo: build
 # What the map would do, without writing anything (exit 2 when something is unmapped).
 plan: $(STAGES)/dedupe/.done
 	$(BIN)/ferry-map $(STAGE_FLAGS) --plan
+
+# Delete migration data once retention.days have passed since the last clean verification.
+purge: build
+	$(BIN)/ferry-verify $(STAGE_FLAGS) --purge
 
 # A delta migration: extract only what changed since the last complete extract, then the rest.
 delta: build

@@ -46,10 +46,14 @@ public let exitCodeHelp = """
 /// Runs a stage body and turns its result or error into output and an exit code.
 /// Every executable ends here, so they all report the same way.
 public func runStage(_ stage: StageName, options: CommonOptions, _ body: (PipelineContext, Reporter) throws -> StageResult) -> Never {
+    runTool(stage, options: options) { reporter in try body(try options.context(), reporter) }
+}
+
+/// Like `runStage`, for work that needs no pipeline.yml (checking a bundle someone handed you).
+public func runTool(_ stage: StageName, options: CommonOptions, _ body: (Reporter) throws -> StageResult) -> Never {
     let reporter = options.reporter(for: stage)
     do {
-        let context = try options.context()
-        let result = try body(context, reporter)
+        let result = try body(reporter)
         for line in result.summary { print(line) }
         if result.exitStatus == .finishedWithRejects {
             reporter.warning("finished with \(result.counts.rejectedTotal) rejected record(s); exit status 3")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FerryCLI
+import FerryCore
 import FerryStages
+import Foundation
 
 /// ferry-verify: compares the target with stages/map, writes stages/verify/*.csv
 struct FerryVerify: ParsableCommand {
@@ -24,14 +26,42 @@ struct FerryVerify: ParsableCommand {
 
             Exits 1 when anything is missing from the target or different in it.
 
+            Also:
+              ferry-verify --bundle part-00001.tar.zst   check a bundle someone handed you
+              ferry-verify --purge [--dry-run]            delete migration data after retention.days
+
             \(exitCodeHelp)
             """)
 
     @OptionGroup var options: CommonOptions
 
+    @Option(help: ArgumentHelp("Check this bundle file (every checksum and count; decrypts with FERRY_BUNDLE_PASSPHRASE) instead of verifying the target. Needs no pipeline.yml.", valueName: "file"))
+    var bundle: String?
+
+    @Flag(help: "Delete stage outputs, checkpoints and reports once retention.days have passed since the last clean verification; say what was deleted.")
+    var purge = false
+
+    @Flag(help: "With --purge: say what would be deleted, delete nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("With --purge: use this many days instead of retention.days (0 purges now).", valueName: "days"))
+    var olderThanDays: Int?
+
+    func validate() throws {
+        if bundle != nil && purge { throw ValidationError("use --bundle or --purge, not both") }
+        if (dryRun || olderThanDays != nil) && !purge { throw ValidationError("--dry-run and --older-than-days go with --purge") }
+    }
+
     func run() throws {
+        if let bundle {
+            runTool(.verify, options: options) { _ in
+                let encryption = try BundleEncryption.resolve(BundleSettings(), baseDirectory: URL(fileURLWithPath: "."), configName: "the environment")
+                return try BundleCheck(encryption: encryption).run(URL(fileURLWithPath: bundle))
+            }
+        }
         runStage(.verify, options: options) { context, reporter in
-            try VerifyStage(context: context, reporter: reporter).run()
+            if purge { return try Retention(context: context, reporter: reporter).purge(days: olderThanDays, dryRun: dryRun) }
+            return try VerifyStage(context: context, reporter: reporter).run()
         }
     }
 }

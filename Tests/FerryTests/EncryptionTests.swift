@@ -2,6 +2,48 @@
 import Foundation
 import Testing
 
+/// Retention and bundle checks: the other half of protecting migration data.
+@Suite(.serialized)
+struct RetentionAndBundleCheckTests {
+    @Test func purgeWaitsForRetentionThenDeletesEverythingButTheTargetAndSaysWhat() throws {
+        let run = try PipelineRun(partRecords: 300)
+        _ = try run.runAll()
+        let kept = try run.stage("verify", ["--purge"])
+        #expect(kept.status == 0)
+        #expect(kept.output.contains("retention: kept"), "\(kept.output)")
+        #expect(FileManager.default.fileExists(atPath: run.stages.appendingPathComponent("extract/checkpoint.json").path))
+
+        let dry = try run.stage("verify", ["--purge", "--older-than-days", "0", "--dry-run"])
+        #expect(dry.output.contains("would delete"), "\(dry.output)")
+        #expect(FileManager.default.fileExists(atPath: run.stages.appendingPathComponent("extract/checkpoint.json").path))
+
+        let purged = try run.stage("verify", ["--purge", "--older-than-days", "0"])
+        #expect(purged.status == 0, "\(purged.output)")
+        #expect(purged.output.contains("extract/part-00001.tar.zst"))
+        #expect(purged.output.contains("verify/records.csv"))
+        for stage in ["extract", "dedupe", "map", "verify"] {
+            let left = try FileManager.default.contentsOfDirectory(atPath: run.stages.appendingPathComponent(stage).path)
+            #expect(left.isEmpty, "\(stage) still holds \(left)")
+        }
+        #expect(FileManager.default.fileExists(atPath: run.target.path), "the target archive is the migrated help desk: kept")
+    }
+
+    @Test func bundleCheckVouchesForAGoodBundleAndRefusesAnAlteredOne() throws {
+        let run = try PipelineRun(partRecords: 300)
+        _ = try run.stage("extract")
+        let part = try run.parts("extract")[0]
+        let good = try run.stage("verify", ["--bundle", part.path])
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("intact"))
+        var bytes = try Data(contentsOf: part)
+        bytes[bytes.count / 2] ^= 0xff
+        let altered = run.root.appendingPathComponent("altered.tar.zst")
+        try bytes.write(to: altered)
+        let bad = try run.stage("verify", ["--bundle", altered.path])
+        #expect(bad.status == 65, "\(bad.output)")
+    }
+}
+
 /// Encryption at rest: the age format, streaming, wrong keys, tampering, the
 /// standard `age` tool both ways, and a whole pipeline run with encrypted parts.
 struct EncryptionTests {

@@ -13,13 +13,24 @@ public final class BundleReader {
     public let manifest: Manifest
     private let encryption: BundleEncryption
 
+    /// How much bigger than its file a bundle may claim to be once unpacked.
+    /// NDJSON compresses 5 to 20 times; a "zip bomb" claims millions. Checked
+    /// against the manifest before a byte is unpacked, and every entry's own
+    /// size is checked against the manifest before it is read.
+    public static let defaultMaxExpansion: UInt64 = 1000
+
     /// Reads and checks the manifest only. An age-encrypted bundle is decrypted
     /// on the fly with the passphrase in `encryption`.
-    public init(url: URL, encryption: BundleEncryption = .none) throws {
+    public init(url: URL, encryption: BundleEncryption = .none, maxExpansion: UInt64 = BundleReader.defaultMaxExpansion) throws {
         self.url = url
         self.encryption = encryption
         let stream = try ArchiveReadStream(url: url, encryption: encryption)
         manifest = try stream.readManifest()
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? UInt64) ?? 0
+        let claimed = manifest.members.reduce(manifest.blobs.bytes) { $0 &+ $1.bytes }
+        if claimed > max(fileSize, 64 << 10) &* maxExpansion {
+            throw FerryError.badBundle(path: url.path, detail: "the manifest claims \(claimed) bytes unpacked from a \(fileSize)-byte file, more than \(maxExpansion) times its size (a decompression bomb?); refused before unpacking")
+        }
     }
 
     /// Whether the file is an encrypted bundle.
@@ -50,6 +61,9 @@ public final class BundleReader {
         while let name = try stream.nextEntry() {
             if let info = manifest.member(named: name) {
                 guard seen.insert(name).inserted else { throw bad("member \(name) appears twice") }
+                guard stream.currentSize == info.bytes else {
+                    throw bad("member \(name) declares \(stream.currentSize) bytes, the manifest says \(info.bytes); refused before reading it")
+                }
                 var hash = SHA256Stream()
                 var splitter = LineSplitter()
                 var count = 0
@@ -76,6 +90,9 @@ public final class BundleReader {
                 }
             } else if name.hasPrefix("blobs/"), Self.isSHA256(String(name.dropFirst(6))) {
                 let sha = String(name.dropFirst(6))
+                guard blobBytes + stream.currentSize <= manifest.blobs.bytes else {
+                    throw bad("blob \(sha) declares \(stream.currentSize) bytes, beyond the \(manifest.blobs.bytes) the manifest gives all blobs; refused before reading it")
+                }
                 var hash = SHA256Stream()
                 let size = stream.currentSize
                 if let blob {

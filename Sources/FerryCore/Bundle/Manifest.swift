@@ -61,6 +61,12 @@ public struct BlobSummary: Codable, Equatable, Sendable {
 
 /// Timestamps Ferry writes itself (manifests, checkpoints, reports).
 public enum Clock {
+    public static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
     public static func nowISO8601() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]

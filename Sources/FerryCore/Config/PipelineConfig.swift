@@ -12,14 +12,15 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var dedupe: DedupeSettings
     public var map: MapSettings
     public var target: TargetSettings
+    public var retention: RetentionSettings
 
     enum CodingKeys: String, CodingKey {
-        case version, stagesDir = "stages_dir", bundle, source, dedupe, map, target
+        case version, stagesDir = "stages_dir", bundle, source, dedupe, map, target, retention
     }
 
-    public init(version: Int = 1, stagesDir: String = "stages", bundle: BundleSettings = .init(), source: SourceSettings = .init(), dedupe: DedupeSettings = .init(), map: MapSettings = .init(), target: TargetSettings = .init()) {
+    public init(version: Int = 1, stagesDir: String = "stages", bundle: BundleSettings = .init(), source: SourceSettings = .init(), dedupe: DedupeSettings = .init(), map: MapSettings = .init(), target: TargetSettings = .init(), retention: RetentionSettings = .init()) {
         self.version = version; self.stagesDir = stagesDir; self.bundle = bundle; self.source = source
-        self.dedupe = dedupe; self.map = map; self.target = target
+        self.dedupe = dedupe; self.map = map; self.target = target; self.retention = retention
     }
 
     public init(from decoder: Decoder) throws {
@@ -31,6 +32,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         dedupe = try c.decodeIfPresent(DedupeSettings.self, forKey: .dedupe) ?? .init()
         map = try c.decodeIfPresent(MapSettings.self, forKey: .map) ?? .init()
         target = try c.decodeIfPresent(TargetSettings.self, forKey: .target) ?? .init()
+        retention = try c.decodeIfPresent(RetentionSettings.self, forKey: .retention) ?? .init()
     }
 
     /// Loads and validates pipeline.yml; errors name the file, the key path and what to do.
@@ -61,7 +63,8 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     /// ignored silently and its default used, which is how mappings go wrong.
     /// Sections whose keys are the user's own values (statuses, groups...) are not listed.
     static let knownKeys: [String: [String]] = [
-        "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target"],
+        "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target", "retention"],
+        "retention": ["days", "include_target"],
         "bundle": ["part_records", "zstd_level", "encrypt", "passphrase_env", "passphrase_file", "scrypt_work_factor"],
         "source": ["type", "path", "system"],
         "dedupe": ["merge_users_by_email", "merge_organizations"],
@@ -311,5 +314,25 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         type = try c.decodeIfPresent(String.self, forKey: .type) ?? "sqlite"
         path = try c.decodeIfPresent(String.self, forKey: .path)
         deletions = try c.decodeIfPresent(DeletionPolicy.self, forKey: .deletions) ?? .keep
+    }
+}
+
+/// How long migration data may stay in the stage folders (`ferry-verify --purge`, `make purge`).
+public struct RetentionSettings: Codable, Equatable, Sendable {
+    /// Days after the last clean verification before stage data is deleted.
+    public var days: Int
+    /// Also delete the target archive when it lies inside the stage folders.
+    public var includeTarget: Bool
+
+    public init(days: Int = 5, includeTarget: Bool = false) {
+        self.days = days; self.includeTarget = includeTarget
+    }
+
+    enum CodingKeys: String, CodingKey { case days, includeTarget = "include_target" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        days = try c.decodeIfPresent(Int.self, forKey: .days) ?? 5
+        includeTarget = try c.decodeIfPresent(Bool.self, forKey: .includeTarget) ?? false
     }
 }

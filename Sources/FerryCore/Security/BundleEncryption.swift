@@ -27,7 +27,8 @@ public struct BundleEncryption: Sendable, CustomStringConvertible {
     /// The passphrase for reading an encrypted bundle, or the error that says how to give one.
     func passphraseForReading(_ path: String) throws -> Data {
         guard let passphrase else {
-            throw FerryError.badBundle(path: path, detail: "the bundle is encrypted (age format) and no passphrase is set: export FERRY_BUNDLE_PASSPHRASE, or name a file in bundle.passphrase_file")
+            throw FerryError.config(file: path, detail: "the bundle is encrypted (age format) and no passphrase is set",
+                                    hint: "export FERRY_BUNDLE_PASSPHRASE (or name a file holding it in bundle.passphrase_file)")
         }
         return passphrase
     }
