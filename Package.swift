@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Ferry: a self-hosted help desk migration pipeline.
 // Five thin stage executables over library targets that tests call directly.
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -83,3 +84,27 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (Tests/Fuzz/README.md, `make fuzz`): only when FERRY_FUZZ=1, so the
+// normal build never sees them or their flags. They link libFuzzer and ASan; the
+// Ferry libraries they drive get the same flags, so libFuzzer sees their coverage.
+if ProcessInfo.processInfo.environment["FERRY_FUZZ"] == "1" {
+    let sanitize = ["-sanitize=fuzzer,address"]
+    for target in package.targets where ["FerryCore", "FerryZendesk", "FerryStages"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize)]
+    }
+    let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzRecordDecoder", ["FerryCore", "FerryZendesk", "FerryStages"]),
+        ("FuzzBundleReader", ["FerryCore"]),
+    ]
+    for fuzzer in fuzzers {
+        package.targets.append(.executableTarget(
+            name: fuzzer.name,
+            dependencies: fuzzer.dependencies,
+            path: "Sources/Fuzz/\(fuzzer.name)",
+            swiftSettings: [.unsafeFlags(sanitize + ["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(sanitize)]
+        ))
+        package.products.append(.executable(name: fuzzer.name, targets: [fuzzer.name]))
+    }
+}

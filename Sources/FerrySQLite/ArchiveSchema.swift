@@ -30,6 +30,9 @@ enum ArchiveSchema {
         migrator.registerMigration("v2: part summaries and deletions") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("v3: encrypted attachment blobs") { db in
+            try db.execute(sql: "ALTER TABLE blobs ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

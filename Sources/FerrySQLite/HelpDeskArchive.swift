@@ -75,6 +75,10 @@ public final class HelpDeskArchive: Sendable {
     public let url: URL
     private let path: String
     private let queue: DatabaseQueue
+    /// Encrypt new attachment blobs with this passphrase (age format), when set.
+    private let blobPassphrase: Data?
+    /// Read encrypted blobs with this passphrase.
+    private let readPassphrase: Data?
     private let batch = BatchState()
 
     /// Opens the archive at `path`, creating it (and its folder) if needed, and
@@ -84,7 +88,14 @@ public final class HelpDeskArchive: Sendable {
     /// append to the WAL without an fsync, and a crash can lose at most the
     /// last few commits, never corrupt the file; `loaded_parts` and `id_map`
     /// are committed with the rows they describe, so a load resumes correctly.
-    public init(path: URL) throws {
+    /// `encryption`: the passphrase for encrypted blobs; `encryptBlobs`: whether new ones are encrypted.
+    public init(path: URL, encryption: BundleEncryption = .none, encryptBlobs: Bool = false) throws {
+        if encryptBlobs && encryption.passphrase == nil {
+            throw FerryError.config(file: "pipeline.yml", detail: "target.encrypt_attachments is true but no passphrase is set",
+                                    hint: "export FERRY_BUNDLE_PASSPHRASE (or set bundle.passphrase_file)")
+        }
+        blobPassphrase = encryptBlobs ? encryption.passphrase : nil
+        readPassphrase = encryption.passphrase
         url = path
         self.path = path.path
         let folder = path.deletingLastPathComponent()
@@ -491,30 +502,51 @@ extension HelpDeskArchive {
                                           detail: "\(size) bytes is more than the SQLite archive can hold in one value (\(limit) bytes)")
             }
             try c.atomically {
-                try c.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, zeroblob(?))",
-                              [.text(sha256), SQLValue(size), SQLValue(size)])
+                // Encrypted, the stored value is an age file: header, nonce, and each
+                // 64 KiB chunk 16 bytes longer; its size is known before a byte is written.
+                var header = Data()
+                let encryptor = try blobPassphrase.map { passphrase in
+                    try AgeEncryptor(passphrase: passphrase, workFactor: 12) { header.append(contentsOf: $0) }
+                }
+                let chunks = size == 0 ? 1 : (size + UInt64(Age.payloadChunkSize) - 1) / UInt64(Age.payloadChunkSize)
+                let stored = encryptor == nil ? size : UInt64(header.count) + size + chunks * 16
+                try c.execute("INSERT INTO blobs (sha256, size, data, encrypted) VALUES (?, ?, zeroblob(?), ?)",
+                              [.text(sha256), SQLValue(size), SQLValue(stored), SQLValue(encryptor != nil)])
                 let rowid = c.lastInsertedRowID
                 var blob: OpaquePointer?
                 defer { if blob != nil { sqlite3_blob_close(blob) } }
-                if size > 0 {
+                if stored > 0 {
                     let code = sqlite3_blob_open(c.handle, "main", "blobs", "data", rowid, 1, &blob)
                     guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_open(blobs.data)") }
                 }
+                var written: UInt64 = 0
+                func store(_ bytes: UnsafeRawBufferPointer) throws {
+                    guard bytes.count > 0 else { return }
+                    guard written + UInt64(bytes.count) <= stored, let blob, let base = bytes.baseAddress else {
+                        throw FerryError.badInput(file: "blobs/\(sha256)", line: nil, detail: "more bytes than the \(size) announced")
+                    }
+                    let code = sqlite3_blob_write(blob, base, Int32(bytes.count), Int32(written))
+                    guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_write(blobs.data)") }
+                    written += UInt64(bytes.count)
+                }
                 var offset: UInt64 = 0
                 var hasher = SHA256Stream()
+                if let encryptor {
+                    try header.withUnsafeBytes(store)
+                    encryptor.redirect(to: store)
+                }
                 try produce { chunk in
                     guard chunk.count > 0 else { return }
-                    guard offset + UInt64(chunk.count) <= size, let blob, let base = chunk.baseAddress else {
-                        throw FerryError.badInput(file: "blobs/\(sha256)", line: nil,
-                                                  detail: "more bytes than the \(size) announced")
+                    guard offset + UInt64(chunk.count) <= size else {
+                        throw FerryError.badInput(file: "blobs/\(sha256)", line: nil, detail: "more bytes than the \(size) announced")
                     }
-                    let code = sqlite3_blob_write(blob, base, Int32(chunk.count), Int32(offset))
-                    guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_write(blobs.data)") }
+                    if let encryptor { try encryptor.write(chunk) } else { try store(chunk) }
                     hasher.update(chunk)
                     offset += UInt64(chunk.count)
                 }
+                try encryptor?.finish()
                 let digest = hasher.hexDigest()
-                guard offset == size, digest == sha256.lowercased() else {
+                guard offset == size, written == stored, digest == sha256.lowercased() else {
                     throw FerryError.badInput(file: "blobs/\(sha256)", line: nil,
                                               detail: "expected \(size) bytes with SHA-256 \(sha256), got \(offset) bytes with SHA-256 \(digest)")
                 }
@@ -538,7 +570,7 @@ extension HelpDeskArchive {
     /// the bytes rather than trusting the key. Nil if no blob has that key.
     public func blobDigest(_ sha256: String) throws -> (sha256: String, size: UInt64)? {
         try access { c in
-            guard let rowid = try c.queryOne("SELECT rowid FROM blobs WHERE sha256 = ?", [.text(sha256)], { try $0.int64() })
+            guard let (rowid, encrypted) = try c.queryOne("SELECT rowid, encrypted FROM blobs WHERE sha256 = ?", [.text(sha256)], { (try $0.int64(), try $0.bool()) })
             else { return nil }
             var blob: OpaquePointer?
             let code = sqlite3_blob_open(c.handle, "main", "blobs", "data", rowid, 0, &blob)
@@ -546,6 +578,27 @@ extension HelpDeskArchive {
             defer { sqlite3_blob_close(blob) }
             let total = Int(sqlite3_blob_bytes(blob))
             var hasher = SHA256Stream()
+            if encrypted {
+                guard let readPassphrase else {
+                    throw FerryError.config(file: path, detail: "the archive's attachment blobs are encrypted and no passphrase is set",
+                                            hint: "export FERRY_BUNDLE_PASSPHRASE (or set bundle.passphrase_file)")
+                }
+                var offset = 0
+                let decryptor = try AgeDecryptor(passphrase: readPassphrase) { want in
+                    let count = min(want, total - offset)
+                    var data = Data(count: count)
+                    let code = data.withUnsafeMutableBytes { sqlite3_blob_read(blob, $0.baseAddress, Int32(count), Int32(offset)) }
+                    guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_read(blobs.data)") }
+                    offset += count
+                    return data
+                }
+                var size: UInt64 = 0
+                while let chunk = try decryptor.nextChunk() {
+                    hasher.update(chunk)
+                    size += UInt64(chunk.count)
+                }
+                return (hasher.hexDigest(), size)
+            }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunkSize, alignment: 16)
             defer { buffer.deallocate() }
             var offset = 0

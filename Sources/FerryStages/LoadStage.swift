@@ -30,7 +30,7 @@ public struct LoadStage {
         guard settings.type == "sqlite" else {
             throw FerryError.config(file: context.configName, detail: "target.type: unknown target \"\(settings.type)\"", hint: "use sqlite (the connectors are listed in docs/connectors/)")
         }
-        return try HelpDeskArchive(path: targetURL)
+        return try HelpDeskArchive(path: targetURL, encryption: context.encryption, encryptBlobs: settings.encryptAttachments)
     }
 
     /// Loads every part not loaded yet; with `onlyFailed`, retries just the

@@ -558,6 +558,28 @@ import Testing
         }
     }
 
+    /// A member of a kind Ferry does not know (say, from a newer Ferry or a hand-made
+    /// bundle), listed in the manifest with correct checksums.
+    @Test(.enabled(if: TestTools.hasBsdtar, "needs /usr/bin/bsdtar"))
+    func unknownEntityTypeInABundleIsNotDroppedSilently() throws {
+        let c = try BadInputCase()
+        #expect(try c.stage("extract").status == 0)
+        let part = try c.run.parts("extract")[0]
+        let unpacked = try UnpackedPart(part, in: c.run.root.appendingPathComponent("unpacked"))
+        let macros = Data("{\"id\":\"9000\",\"title\":\"Close and thank\"}\n{\"id\":\"9001\",\"title\":\"Escalate\"}\n".utf8)
+        try macros.write(to: unpacked.dir.appendingPathComponent("macros.ndjson"))
+        try unpacked.editManifest { $0.members.append(MemberInfo(name: "macros.ndjson", records: 2, bytes: UInt64(macros.count), sha256: Hash.sha256(macros))) }
+        try unpacked.pack(unpacked.entries + ["macros.ndjson"], to: part)
+
+        let dedupe = try c.stage("dedupe")
+        #expect(dedupe.status == 0, "\(dedupe.output)")
+        try c.expectReconciled("dedupe", output: dedupe.output, total: BadInputCase.baseRecords)
+        #expect(try !BundleReader(url: c.run.parts("dedupe")[0]).manifest.members.contains { $0.name == "macros.ndjson" })
+        withKnownIssue("dedupe (like map and load) skips a member whose kind it does not know without a word: 2 macros vanish, uncounted (documented in bundle-format.md, but issue 7 says never a silent drop)") {
+            #expect(dedupe.output.contains("macros.ndjson"), "\(dedupe.output)")
+        }
+    }
+
     @Test(.enabled(if: TestTools.hasBsdtar, "needs /usr/bin/bsdtar"))
     func undecodableLineInAMapPartFailsAtLoadAndVerifyReportsIt() throws {
         let c = try BadInputCase()

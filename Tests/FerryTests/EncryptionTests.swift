@@ -1,5 +1,6 @@
 @testable import FerryCore
 import Foundation
+import GRDB
 import Testing
 
 /// Retention and bundle checks: the other half of protecting migration data.
@@ -139,7 +140,10 @@ struct EncryptionTests {
     @Test func encryptedPipelineVerifiesCleanAndNeverLeaksThePassphrase() throws {
         let secret = "planted-\(UUID().uuidString)"
         let run = try PipelineRun(partRecords: 300, environment: ["FERRY_BUNDLE_PASSPHRASE": secret])
-        try run.editConfig { $0.replacingOccurrences(of: "  zstd_level: 3\n", with: "  zstd_level: 3\n  encrypt: true\n  scrypt_work_factor: 10\n") }
+        try run.editConfig {
+            $0.replacingOccurrences(of: "  zstd_level: 3\n", with: "  zstd_level: 3\n  encrypt: true\n  scrypt_work_factor: 10\n")
+              .replacingOccurrences(of: "target:\n  type: sqlite\n", with: "target:\n  type: sqlite\n  encrypt_attachments: true\n")
+        }
         var outputs = ""
         for stage in ["extract", "dedupe"] {
             let result = try run.stage(stage)
@@ -162,6 +166,13 @@ struct EncryptionTests {
             outputs += result.output
         }
         #expect(!outputs.contains(secret))
+        // Attachment bytes are stored encrypted in the archive, and verify read them back through the passphrase.
+        let queue = try DatabaseQueue(path: run.target.path)
+        let plainBlobs = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM blobs WHERE encrypted = 0 OR substr(data, 1, 21) != CAST('age-encryption.org/v1' AS BLOB)") }
+        let blobs = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM blobs") }
+        try queue.close()
+        #expect(plainBlobs == 0)
+        #expect((blobs ?? 0) > 0)
         // Every file the run wrote, decrypted where it is a bundle.
         let files = FileManager.default.enumerator(at: run.root, includingPropertiesForKeys: nil)!.compactMap { $0 as? URL }
         let encryption = BundleEncryption(encryptOutput: false, passphrase: Data(secret.utf8))

@@ -71,7 +71,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users"],
         "map.agents": ["default", "map", "reassign_inactive"],
         "map.custom_fields": ["fields", "unlisted"],
-        "target": ["type", "path", "deletions"],
+        "target": ["type", "path", "deletions", "encrypt_attachments"],
     ]
 
     static func checkKeys(_ text: String, file: String) throws {
@@ -293,6 +293,8 @@ public struct TargetSettings: Codable, Equatable, Sendable {
     public var path: String?
     /// What a delta's deletions (records the source no longer has) do to the target.
     public var deletions: DeletionPolicy
+    /// Store attachment bytes in the SQLite archive encrypted (age format, the bundle passphrase).
+    public var encryptAttachments: Bool
 
     public enum DeletionPolicy: String, Codable, Sendable {
         /// Leave the target as it is; the load reports how many.
@@ -303,17 +305,18 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         case delete
     }
 
-    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep) {
-        self.type = type; self.path = path; self.deletions = deletions
+    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false) {
+        self.type = type; self.path = path; self.deletions = deletions; self.encryptAttachments = encryptAttachments
     }
 
-    enum CodingKeys: String, CodingKey { case type, path, deletions }
+    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         type = try c.decodeIfPresent(String.self, forKey: .type) ?? "sqlite"
         path = try c.decodeIfPresent(String.self, forKey: .path)
         deletions = try c.decodeIfPresent(DeletionPolicy.self, forKey: .deletions) ?? .keep
+        encryptAttachments = try c.decodeIfPresent(Bool.self, forKey: .encryptAttachments) ?? false
     }
 }
 

@@ -16,6 +16,8 @@ import Foundation
 public enum Age {
     static let version = "age-encryption.org/v1"
     static let chunkSize = 64 * 1024
+    /// Plaintext bytes per payload chunk (each sealed chunk is 16 bytes longer).
+    public static let payloadChunkSize = chunkSize
     static let tagSize = 16
     /// The largest work factor Ferry accepts when decrypting (age's own limit is 22).
     static let maxWorkFactor = 22
@@ -94,7 +96,7 @@ public enum AgeError: Error, CustomStringConvertible, Equatable {
 
 /// Encrypts a stream: write plaintext in any sizes, then `finish`.
 public final class AgeEncryptor {
-    private let output: (UnsafeRawBufferPointer) throws -> Void
+    private var output: (UnsafeRawBufferPointer) throws -> Void
     private let key: SymmetricKey
     private var buffer = Data()
     private var counter: UInt64 = 0
@@ -114,6 +116,11 @@ public final class AgeEncryptor {
         key = Age.payloadKey(fileKey, nonce: nonce)
         try Data(header.utf8).withUnsafeBytes(output)
         try nonce.withUnsafeBytes(output)
+    }
+
+    /// Sends what follows the header somewhere else (once the header's size is known).
+    public func redirect(to output: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.output = output
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {

@@ -8,7 +8,7 @@ import Foundation
 public struct BundleEncryption: Sendable, CustomStringConvertible {
     /// Encrypt the parts this run writes.
     public let encryptOutput: Bool
-    let passphrase: Data?
+    package let passphrase: Data?
     /// log2 of scrypt's N for new files.
     public let workFactor: Int
 
