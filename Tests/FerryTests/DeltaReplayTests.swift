@@ -70,6 +70,27 @@ struct DeltaReplayTests {
 }
 
 extension DeltaReplayTests {
+    /// `target.deletions: keep` leaves a record the source deleted; `mark` keeps it and notes why.
+    @Test(arguments: ["keep", "mark"])
+    func deletionsAreKeptOrMarkedAsConfigured(_ policy: String) throws {
+        let source = try ChangeableExport()
+        let run = try PipelineRun(partRecords: 300)
+        try run.editConfig {
+            $0.replacingOccurrences(of: "\(PipelineRun.repositoryRoot.path)/samples/zendesk-export", with: source.root.path)
+              .replacingOccurrences(of: "target:\n  type: sqlite\n", with: "target:\n  type: sqlite\n  deletions: \(policy)\n")
+        }
+        _ = try run.runAll()
+        try source.change()
+        _ = try run.stage("extract", ["--delta"])
+        for stage in ["dedupe", "map", "load", "verify"] { #expect(try run.stage(stage).status == 0) }
+        let queue = try DatabaseQueue(path: run.target.path)
+        defer { try? queue.close() }
+        let row = try queue.read { try Row.fetchOne($0, sql: "SELECT status, deleted_in_source FROM id_map WHERE entity = 'tickets' AND source_id = '7'") }
+        #expect(row?["status"] as String? == "loaded", "ticket 7 must stay in the target")
+        let mark: String? = row?["deleted_in_source"]
+        if policy == "mark" { #expect(mark?.contains("no longer in the source") == true) } else { #expect(mark == nil) }
+    }
+
     /// `ferry-load --only-failed` retries just the records whose last load failed.
     @Test func onlyFailedRetriesJustTheFailedRecords() throws {
         let run = try PipelineRun(partRecords: 300)
