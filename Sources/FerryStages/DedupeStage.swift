@@ -254,6 +254,9 @@ final class DedupeIndex {
 
             try reader.read(line: { member, line, number in
                 if try passDeletion(member, line, into: writer) { return }
+                if isUnknownMember(member) {
+                    return try rejectUnknownMember(.dedupe, part: partURL, member: member, line: number, raw: line, writer: writer, counts: &counts)
+                }
                 guard let entity = EntityType(memberName: member) else { return }
                 switch entity {
                 case .organizations:

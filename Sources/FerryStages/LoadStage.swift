@@ -84,6 +84,11 @@ public struct LoadStage {
                         deletions.append(try JSONDecoder().decode(Deletion.self, from: line))
                         return
                     }
+                    if isUnknownMember(member) {
+                        counts.unattributedRejects += 1
+                        reporter.warning("\(url.lastPathComponent)/\(member) line \(number): a kind of record this version of Ferry does not know; not loaded")
+                        return
+                    }
                     guard let entity = EntityType(memberName: member) else { return }
                     counts[entity].read += 1
                     let outcome: LoadOutcome
@@ -203,18 +208,10 @@ public struct LoadStage {
     }
 
     private func load(_ entity: EntityType, _ line: Data, codec: RecordCodec, archive: HelpDeskArchive) throws -> LoadOutcome {
-        let hash = Hash.sha256(line)
-        switch entity {
-        case .organizations: return try archive.upsert(codec.decode(Organization.self, line), contentHash: hash)
-        case .users: return try archive.upsert(codec.decode(User.self, line), contentHash: hash)
-        case .groups: return try archive.upsert(codec.decode(Group.self, line), contentHash: hash)
-        case .ticketFields: return try archive.upsert(codec.decode(TicketField.self, line), contentHash: hash)
-        case .tickets: return try archive.upsert(codec.decode(Ticket.self, line), contentHash: hash)
-        case .comments: return try archive.upsert(codec.decode(Comment.self, line), contentHash: hash)
-        case .kbCategories: return try archive.upsert(codec.decode(KBCategory.self, line), contentHash: hash)
-        case .kbSections: return try archive.upsert(codec.decode(KBSection.self, line), contentHash: hash)
-        case .kbArticles: return try archive.upsert(codec.decode(KBArticle.self, line), contentHash: hash)
-        case .attachments: return try archive.upsert(codec.decode(Attachment.self, line), contentHash: hash)
-        }
+        try load(entity.recordType, line, codec: codec, archive: archive)
+    }
+
+    private func load<R: CanonicalRecord>(_ type: R.Type, _ line: Data, codec: RecordCodec, archive: HelpDeskArchive) throws -> LoadOutcome {
+        try archive.upsert(codec.decode(type, line), contentHash: Hash.sha256(line))
     }
 }

@@ -455,6 +455,9 @@ final class MapPlan {
 
             try reader.read(line: { member, line, number in
                 if try passDeletion(member, line, into: writer) { return }
+                if isUnknownMember(member) {
+                    return try rejectUnknownMember(.map, part: partURL, member: member, line: number, raw: line, writer: writer, counts: &counts)
+                }
                 guard let entity = EntityType(memberName: member) else { return }
                 if entity > .users { try emitPlaceholders() }
                 switch entity {

@@ -92,6 +92,21 @@ struct PartwiseRunner {
     }
 }
 
+/// A member a stage meets that is neither a kind of record Ferry knows nor one
+/// of the outcome members each stage writes for itself (and does not carry on).
+/// Its lines are rejected one by one, never dropped without a word.
+func isUnknownMember(_ member: String) -> Bool {
+    EntityType(memberName: member) == nil
+        && ![Reject.memberName, Merge.memberName, Skip.memberName, FieldChange.memberName, Deletion.memberName].contains(member)
+}
+
+func rejectUnknownMember(_ stage: StageName, part: URL, member: String, line: Int, raw: Data, writer: BundleWriter, counts: inout StageCounts) throws {
+    try writer.reject(Reject(stage: stage.rawValue, file: "\(part.lastPathComponent)/\(member)", line: line, recordID: Reject.visibleID(in: raw),
+                             reason: "\(member) holds a kind of record this version of Ferry does not know; not migrated",
+                             excerpt: String(decoding: raw.prefix(160), as: UTF8.self)))
+    counts.unattributedRejects += 1
+}
+
 /// Passes deletions on unchanged; the load applies them.
 func passDeletion(_ member: String, _ line: Data, into writer: BundleWriter) throws -> Bool {
     guard member == Deletion.memberName else { return false }

@@ -24,18 +24,7 @@ public final class RecordCodec {
 
     /// Decodes any entity's line, for code that switches on the record's type.
     public func decodeAny(_ entity: EntityType, _ line: Data) throws -> any CanonicalRecord {
-        switch entity {
-        case .organizations: return try decode(Organization.self, line)
-        case .users: return try decode(User.self, line)
-        case .groups: return try decode(Group.self, line)
-        case .ticketFields: return try decode(TicketField.self, line)
-        case .tickets: return try decode(Ticket.self, line)
-        case .comments: return try decode(Comment.self, line)
-        case .kbCategories: return try decode(KBCategory.self, line)
-        case .kbSections: return try decode(KBSection.self, line)
-        case .kbArticles: return try decode(KBArticle.self, line)
-        case .attachments: return try decode(Attachment.self, line)
-        }
+        try decode(entity.recordType, line)
     }
 }
 
@@ -45,7 +34,7 @@ extension Reject {
         let field = (error as? DecodingError)?.fieldPath
         let reason = (error as? DecodingError)?.reason ?? "\(error)"
         return Reject(stage: stage.rawValue, file: "\(part.lastPathComponent)/\(member)", line: line, entity: entity,
-                      recordID: nil, field: field?.isEmpty == true ? nil : field, reason: reason,
+                      recordID: Reject.visibleID(in: raw), field: field?.isEmpty == true ? nil : field, reason: reason,
                       excerpt: String(decoding: raw.prefix(160), as: UTF8.self))
     }
 }

@@ -90,11 +90,12 @@ struct TicketSampler {
             var attachmentTotals: [String: Int] = [:]
             try context.openBundle(mapParts[partIndex]).read(line: { member, line, _ in
                 switch EntityType(memberName: member) {
+                // Lines that do not decode are counted as failed by verify's main pass; the sample skips them.
                 case .tickets?:
-                    let ticket = try codec.decode(Ticket.self, line)
+                    guard let ticket = try? codec.decode(Ticket.self, line) else { return }
                     if differs[ticket.id] != nil { tickets.append(ticket) }
                 case .comments?:
-                    let comment = try codec.decode(Comment.self, line)
+                    guard let comment = try? codec.decode(Comment.self, line) else { return }
                     guard differs[comment.ticketID] != nil else { return }
                     ticketOfComment[comment.id] = comment.ticketID
                     commentTotals[comment.ticketID, default: 0] += 1
@@ -102,7 +103,7 @@ struct TicketSampler {
                         comments[comment.ticketID, default: []].append(comment)
                     }
                 case .attachments?:
-                    let attachment = try codec.decode(Attachment.self, line)
+                    guard let attachment = try? codec.decode(Attachment.self, line) else { return }
                     guard attachment.parentType == .comment, let ticket = ticketOfComment[attachment.parentID] else { return }
                     attachmentTotals[ticket, default: 0] += 1
                     if attachments[ticket, default: []].count < Self.attachmentLimit {

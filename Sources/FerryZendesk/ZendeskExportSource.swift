@@ -102,6 +102,9 @@ public final class ZendeskExportSource: SourceConnector {
     }
 
     private func convert(_ line: Data, entity: EntityType, context: LineContext, decoder: JSONDecoder, sink: ExtractSink) throws {
+        if line.contains(0) {
+            throw ConversionError(field: nil, reason: "the line holds NUL bytes: the file is not UTF-8 (UTF-16 files look like this); re-export it as UTF-8 or convert it with iconv")
+        }
         guard line.first == UInt8(ascii: "{") || line.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0xef || $0 == 0xbb || $0 == 0xbf }).first == UInt8(ascii: "{") else {
             throw ConversionError(field: nil, reason: "not a JSON object (each line must be one \(entity.singular) object)")
         }
@@ -137,16 +140,8 @@ struct LineContext {
 
     func reject(recordID: String? = nil, field: String?, reason: String, entity: EntityType? = nil) -> Reject {
         let text = String(decoding: raw.prefix(160), as: UTF8.self)
-        return Reject(stage: "extract", file: file, line: line, entity: entity ?? self.entity, recordID: recordID ?? Self.guessID(raw),
+        return Reject(stage: "extract", file: file, line: line, entity: entity ?? self.entity, recordID: recordID ?? Reject.visibleID(in: raw),
                       field: field?.isEmpty == true ? nil : field, reason: reason, excerpt: text)
     }
 
-    /// The id of a line that did not decode, when it can be seen, so the reject names the record.
-    static func guessID(_ raw: Data) -> String? {
-        let text = String(decoding: raw.prefix(200), as: UTF8.self)
-        guard let range = text.range(of: "\"id\":") else { return nil }
-        let rest = text[range.upperBound...].drop { $0 == " " || $0 == "\"" }
-        let id = rest.prefix { $0.isNumber || $0.isLetter || $0 == "-" || $0 == "_" }
-        return id.isEmpty ? nil : String(id)
-    }
 }

@@ -206,19 +206,7 @@ struct ArchiveSnapshot {
         let json = CanonicalJSON()
         for entity in EntityType.allCases {
             for sourceID in try archive.loadedSourceIDs(entity) {
-                let record: (any CanonicalRecord)?
-                switch entity {
-                case .organizations: record = try archive.fetch(Organization.self, sourceID: sourceID)
-                case .users: record = try archive.fetch(User.self, sourceID: sourceID)
-                case .groups: record = try archive.fetch(Group.self, sourceID: sourceID)
-                case .ticketFields: record = try archive.fetch(TicketField.self, sourceID: sourceID)
-                case .tickets: record = try archive.fetch(Ticket.self, sourceID: sourceID)
-                case .comments: record = try archive.fetch(FerryCore.Comment.self, sourceID: sourceID)
-                case .kbCategories: record = try archive.fetch(KBCategory.self, sourceID: sourceID)
-                case .kbSections: record = try archive.fetch(KBSection.self, sourceID: sourceID)
-                case .kbArticles: record = try archive.fetch(KBArticle.self, sourceID: sourceID)
-                case .attachments: record = try archive.fetch(FerryCore.Attachment.self, sourceID: sourceID)
-                }
+                let record: (any CanonicalRecord)? = try archive.fetch(entity.recordType, sourceID: sourceID)
                 if let record { records["\(entity.rawValue) \(sourceID)"] = String(decoding: try json.encode(record), as: UTF8.self) }
             }
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A record a stage refused, with enough context to find and fix it.
 /// Stored in the bundle member `rejects.ndjson`.
 public struct Reject: Codable, Equatable, Sendable {
@@ -30,6 +32,15 @@ public struct Reject: Codable, Equatable, Sendable {
     }
 
     public static let memberName = "rejects.ndjson"
+
+    /// The id of a line that did not decode, when it can be seen, so the reject names the record.
+    public static func visibleID(in raw: Data) -> String? {
+        let text = String(decoding: raw.prefix(200), as: UTF8.self)
+        guard let range = text.range(of: "\"id\":") else { return nil }
+        let rest = text[range.upperBound...].drop { $0 == " " || $0 == "\"" }
+        let id = rest.prefix { $0.isNumber || $0.isLetter || $0 == "-" || $0 == "_" }
+        return id.isEmpty || id == "null" ? nil : String(id)
+    }
 }
 
 /// A record that the dedupe stage folded into another one (or dropped as an

@@ -6,6 +6,26 @@
 /// are ISO 8601 in UTC ("2024-03-05T14:22:10Z"). Optional fields encode as
 /// absent keys, so adding a field later does not change old records' bytes.
 
+extension EntityType {
+    /// The record type this kind decodes to. Generic code takes it as `R.Type`
+    /// (Swift opens the existential), so one generic function serves every
+    /// kind instead of a switch per call site.
+    public var recordType: any CanonicalRecord.Type {
+        switch self {
+        case .organizations: return Organization.self
+        case .users: return User.self
+        case .groups: return Group.self
+        case .ticketFields: return TicketField.self
+        case .tickets: return Ticket.self
+        case .comments: return Comment.self
+        case .kbCategories: return KBCategory.self
+        case .kbSections: return KBSection.self
+        case .kbArticles: return KBArticle.self
+        case .attachments: return Attachment.self
+        }
+    }
+}
+
 /// A record of any kind: what stages need without knowing the concrete type.
 public protocol CanonicalRecord: Codable, Equatable, Sendable {
     static var entity: EntityType { get }

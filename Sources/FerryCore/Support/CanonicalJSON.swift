@@ -36,7 +36,15 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable {
         if container.decodeNil() { self = .null; return }
         if let value = try? container.decode(Bool.self) { self = .bool(value); return }
         if let value = try? container.decode(Int64.self) { self = .int(value); return }
-        if let value = try? container.decode(Double.self) { self = .double(value); return }
+        if let value = try? container.decode(Double.self) {
+            // A number a Double cannot hold exactly (an 20-digit order number, say) is
+            // refused rather than rounded: a migration must not change data silently.
+            if let exact = try? container.decode(Decimal.self), Decimal(string: "\(value)") != exact {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "the number \(exact) has more digits than can be kept exactly; send it as a string")
+            }
+            self = .double(value)
+            return
+        }
         if let value = try? container.decode(String.self) { self = .string(value); return }
         if let value = try? container.decode([JSONValue].self) { self = .array(value); return }
         if let value = try? container.decode([String: JSONValue].self) { self = .object(value); return }

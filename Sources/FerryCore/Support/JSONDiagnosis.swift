@@ -14,7 +14,8 @@ public enum JSONDiagnosis {
             return "malformed JSON"
         } catch {
             let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-            let truncated = detail.lowercased().contains("end of file") || detail.lowercased().contains("unexpected end")
+            let lowered = detail.lowercased()
+            let truncated = (lowered.contains("end of file") || lowered.contains("unexpected end")) && !lowered.contains("surrogate")
             return "malformed JSON: \(detail)" + (truncated ? " (the line looks cut short)" : "")
         }
     }

@@ -19,7 +19,7 @@ public enum Timestamp {
             }
             return value
         }
-        guard let year = digits(0, 4), b.count >= 10, b[4] == 0x2d, let month = digits(5, 2), b[7] == 0x2d, let day = digits(8, 2) else { return nil }
+        guard let year = digits(0, 4), year >= 1, b.count >= 10, b[4] == 0x2d, let month = digits(5, 2), b[7] == 0x2d, let day = digits(8, 2) else { return nil }
         var hour = 0, minute = 0, second = 0, offsetSeconds = 0
         var i = 10
         if b.count > 10 {
@@ -42,6 +42,7 @@ public enum Timestamp {
                     var om = 0
                     if j < b.count, b[j] == 0x3a { j += 1 }
                     if let parsed = digits(j, 2) { om = parsed; j += 2 }
+                    guard oh <= 14, om < 60 else { return nil }
                     offsetSeconds = sign * (oh * 3600 + om * 60)
                     i = j
                 } else { return nil }
@@ -55,6 +56,7 @@ public enum Timestamp {
         var epoch = timegm(&parts) - offsetSeconds
         var out = tm()
         gmtime_r(&epoch, &out)
+        guard (1...9999).contains(Int(out.tm_year) + 1900) else { return nil }
         return format(out)
     }
 
