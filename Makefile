@@ -174,3 +174,41 @@ bench: build bench-data
 bench-smoke: build
 	$(MAKE) --no-print-directory bench-data N=2000
 	bash bench/run.sh --no-write 2000
+
+# Fuzzing (Tests/Fuzz/README.md): builds the libFuzzer targets with FERRY_FUZZ=1 into
+# .build-fuzz (the normal build never sees them), runs each for FUZZ_SECONDS from its
+# seed corpus, its kept regressions and its own growing corpus (.build-fuzz/corpus/),
+# and fails when one finds a crash, a hang (FUZZ_TIMEOUT seconds per input) or a leak.
+# libFuzzer writes each such input to Tests/Fuzz/crashes/<target>/; make copies it into
+# Tests/Fuzz/regressions/<target>/, which FuzzRegressionTests (make test) runs.
+#   make fuzz FUZZ_SECONDS=300 FUZZ_TARGETS=FuzzBundleReader FUZZ_FLAGS=-only_ascii=1
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 30
+FUZZ_CONFIG ?= debug
+FUZZ_TARGETS ?= FuzzRecordDecoder FuzzBundleReader
+FUZZ_FLAGS ?=
+.PHONY: fuzz
+fuzz: deps
+	@for target in $(FUZZ_TARGETS); do \
+	  echo "== building $$target (FERRY_FUZZ=1, $(FUZZ_CONFIG), .build-fuzz)"; \
+	  FERRY_FUZZ=1 $(SWIFT) build -c $(FUZZ_CONFIG) --scratch-path .build-fuzz --product $$target 2>&1 | { grep -v "Cannot export local symbol" || true; }; \
+	done
+	@bin=$$(FERRY_FUZZ=1 $(SWIFT) build -c $(FUZZ_CONFIG) --scratch-path .build-fuzz --show-bin-path); failed=""; \
+	for target in $(FUZZ_TARGETS); do \
+	  case $$target in FuzzRecordDecoder) seeds=records ;; FuzzBundleReader) seeds=bundle ;; *) echo "unknown fuzz target $$target"; exit 2 ;; esac; \
+	  mkdir -p .build-fuzz/corpus/$$target Tests/Fuzz/crashes/$$target Tests/Fuzz/regressions/$$target; \
+	  echo "== fuzzing $$target for $(FUZZ_SECONDS)s (log: .build-fuzz/$$target.log)"; \
+	  status=0; SWIFT_BACKTRACE=enable=no "$$bin/$$target" .build-fuzz/corpus/$$target Tests/Fuzz/corpus/$$seeds Tests/Fuzz/regressions/$$target \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
+	    -artifact_prefix=Tests/Fuzz/crashes/$$target/ $(FUZZ_FLAGS) >.build-fuzz/$$target.log 2>&1 || status=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::peak_rss_mb|^Done ' .build-fuzz/$$target.log || true; \
+	  for found in Tests/Fuzz/crashes/$$target/*; do \
+	    [ -f "$$found" ] || continue; \
+	    if [ ! -e Tests/Fuzz/regressions/$$target/$${found##*/} ]; then cp "$$found" Tests/Fuzz/regressions/$$target/; echo "   kept $$found as Tests/Fuzz/regressions/$$target/$${found##*/}"; fi; \
+	  done; \
+	  if [ $$status -ne 0 ]; then \
+	    echo "!! $$target exited $$status:"; grep -E -A40 '^==[0-9]+==ERROR|^Fatal error|deadly signal|ALARM: working on the last Unit|Test unit written' .build-fuzz/$$target.log | head -80; \
+	    failed="$$failed $$target"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== fuzz: found a problem in:$$failed (inputs kept in Tests/Fuzz/regressions/; make test runs them)"; exit 1; fi; \
+	echo "== fuzz: no crash in $(FUZZ_SECONDS)s per target"

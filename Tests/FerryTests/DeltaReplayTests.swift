@@ -16,7 +16,7 @@ struct DeltaReplayTests {
         let run = try PipelineRun(partRecords: 300)
         try run.editConfig {
             $0.replacingOccurrences(of: "\(PipelineRun.repositoryRoot.path)/samples/zendesk-export", with: source.root.path)
-              .replacingOccurrences(of: "target:\n  type: sqlite\n", with: "target:\n  type: sqlite\n  deletions: delete\n")
+              .replacingOccurrences(of: "  deletions: keep", with: "  deletions: delete")
         }
         #expect(try run.runAll().values.allSatisfy { $0 == 0 || $0 == 3 })
 
@@ -77,7 +77,7 @@ extension DeltaReplayTests {
         let run = try PipelineRun(partRecords: 300)
         try run.editConfig {
             $0.replacingOccurrences(of: "\(PipelineRun.repositoryRoot.path)/samples/zendesk-export", with: source.root.path)
-              .replacingOccurrences(of: "target:\n  type: sqlite\n", with: "target:\n  type: sqlite\n  deletions: \(policy)\n")
+              .replacingOccurrences(of: "  deletions: keep", with: "  deletions: \(policy)")
         }
         _ = try run.runAll()
         try source.change()

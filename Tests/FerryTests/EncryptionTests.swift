@@ -141,8 +141,8 @@ struct EncryptionTests {
         let secret = "planted-\(UUID().uuidString)"
         let run = try PipelineRun(partRecords: 300, environment: ["FERRY_BUNDLE_PASSPHRASE": secret])
         try run.editConfig {
-            $0.replacingOccurrences(of: "  zstd_level: 3\n", with: "  zstd_level: 3\n  encrypt: true\n  scrypt_work_factor: 10\n")
-              .replacingOccurrences(of: "target:\n  type: sqlite\n", with: "target:\n  type: sqlite\n  encrypt_attachments: true\n")
+            $0.replacingOccurrences(of: "  encrypt: false\n", with: "  encrypt: true\n  scrypt_work_factor: 10\n")
+              .replacingOccurrences(of: "  encrypt_attachments: false", with: "  encrypt_attachments: true")
         }
         var outputs = ""
         for stage in ["extract", "dedupe"] {

@@ -13,7 +13,7 @@ enum BundleReaderHarness {
         let url = fm.temporaryDirectory.appendingPathComponent("ferry-fuzz-part-\(getpid())-\(UUID().uuidString).tar.zst")
         defer { try? fm.removeItem(at: url) }
         do {
-            try data.write(to: url)
+            try FuzzFiles.write(data, to: url)
         } catch {
             fatalError("fuzz harness: cannot write \(url.path): \(error)")
         }

@@ -25,7 +25,7 @@ enum RecordDecoderHarness {
         do {
             try fm.createDirectory(at: root.appendingPathComponent("help_center"), withIntermediateDirectories: true)
             for (name, _) in ZendeskExportSource.files {
-                try data.write(to: root.appendingPathComponent(name))
+                try FuzzFiles.write(data, to: root.appendingPathComponent(name))
             }
         } catch {
             fatalError("fuzz harness: cannot write the export folder \(root.path): \(error)")

@@ -1,0 +1,1 @@
+../../../Tests/FerryTests/FuzzHarness/FuzzFiles.swift
