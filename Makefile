@@ -184,16 +184,15 @@ bench-smoke: build
 #   make fuzz FUZZ_SECONDS=300 FUZZ_TARGETS=FuzzBundleReader FUZZ_FLAGS=-only_ascii=1
 FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 30
-FUZZ_CONFIG ?= debug
 FUZZ_TARGETS ?= FuzzRecordDecoder FuzzBundleReader
 FUZZ_FLAGS ?=
 .PHONY: fuzz
 fuzz: deps
 	@for target in $(FUZZ_TARGETS); do \
-	  echo "== building $$target (FERRY_FUZZ=1, $(FUZZ_CONFIG), .build-fuzz)"; \
-	  FERRY_FUZZ=1 $(SWIFT) build -c $(FUZZ_CONFIG) --scratch-path .build-fuzz --product $$target 2>&1 | { grep -v "Cannot export local symbol" || true; }; \
+	  echo "== building $$target (FERRY_FUZZ=1, debug, .build-fuzz)"; \
+	  FERRY_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz --product $$target 2>&1 | { grep -v "Cannot export local symbol" || true; }; \
 	done
-	@bin=$$(FERRY_FUZZ=1 $(SWIFT) build -c $(FUZZ_CONFIG) --scratch-path .build-fuzz --show-bin-path); failed=""; \
+	@bin=$$(FERRY_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz --show-bin-path); failed=""; \
 	for target in $(FUZZ_TARGETS); do \
 	  case $$target in FuzzRecordDecoder) seeds=records ;; FuzzBundleReader) seeds=bundle ;; *) echo "unknown fuzz target $$target"; exit 2 ;; esac; \
 	  mkdir -p .build-fuzz/corpus/$$target Tests/Fuzz/crashes/$$target Tests/Fuzz/regressions/$$target; \

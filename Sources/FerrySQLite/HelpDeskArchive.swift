@@ -584,18 +584,29 @@ extension HelpDeskArchive {
                                             hint: "export FERRY_BUNDLE_PASSPHRASE (or set bundle.passphrase_file)")
                 }
                 var offset = 0
-                let decryptor = try AgeDecryptor(passphrase: readPassphrase) { want in
+                let decryptor: AgeDecryptor
+                do {
+                    decryptor = try AgeDecryptor(passphrase: readPassphrase) { want in
                     let count = min(want, total - offset)
                     var data = Data(count: count)
                     let code = data.withUnsafeMutableBytes { sqlite3_blob_read(blob, $0.baseAddress, Int32(count), Int32(offset)) }
                     guard code == SQLITE_OK else { throw c.error(code, sql: "sqlite3_blob_read(blobs.data)") }
                     offset += count
                     return data
+                    }
+                } catch AgeError.wrongPassphrase {
+                    throw FerryError.config(file: path, detail: "the archive's attachment blobs were encrypted with another passphrase",
+                                            hint: "export the passphrase the archive was loaded with")
                 }
                 var size: UInt64 = 0
-                while let chunk = try decryptor.nextChunk() {
-                    hasher.update(chunk)
-                    size += UInt64(chunk.count)
+                do {
+                    while let chunk = try decryptor.nextChunk() {
+                        hasher.update(chunk)
+                        size += UInt64(chunk.count)
+                    }
+                } catch let error as AgeError {
+                    // A damaged stored blob is a difference verify reports, not a crash.
+                    return ("unreadable: \(error)", size)
                 }
                 return (hasher.hexDigest(), size)
             }

@@ -39,9 +39,10 @@ public struct Retention {
         for stage in StageName.allCases {
             let folder = context.stage(stage).url
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
-            for name in names where name != "README.md" {
-                let url = folder.appendingPathComponent(name)
-                let isTarget = url.standardizedFileURL.path.hasPrefix(target.path)
+            for name in names where name != "README.md" && name != ".lock" {
+                let url = folder.appendingPathComponent(name).standardizedFileURL
+                // The archive itself, its -wal/-shm companions, or a folder that holds it.
+                let isTarget = url.path == target.path || url.path.hasPrefix(target.path + "-") || target.path.hasPrefix(url.path + "/")
                 if isTarget && !settings.includeTarget { continue }
                 bytes += Self.size(of: url)
                 if !dryRun {

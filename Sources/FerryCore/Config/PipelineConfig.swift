@@ -134,7 +134,7 @@ public struct BundleSettings: Codable, Equatable, Sendable {
     public var passphraseEnv: String
     /// A file holding the passphrase instead (relative to pipeline.yml).
     public var passphraseFile: String?
-    /// log2 of scrypt's N for new files (16 = 64 MiB and about a tenth of a second per part).
+    /// log2 of scrypt's N for new files (16 = 64 MiB of memory per part; age itself uses 18).
     public var scryptWorkFactor: Int
 
     public init(partRecords: Int = 50_000, zstdLevel: Int = 3, encrypt: Bool = false, passphraseEnv: String = "FERRY_BUNDLE_PASSPHRASE", passphraseFile: String? = nil, scryptWorkFactor: Int = 16) {

@@ -42,6 +42,9 @@ public struct BundleEncryption: Sendable, CustomStringConvertible {
                 throw FerryError.config(file: configName, detail: "bundle.passphrase_file: cannot read \(url.path)", hint: "create the file (readable only by you: chmod 600) or remove the key")
             }
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            guard !text.isEmpty else {
+                throw FerryError.config(file: configName, detail: "bundle.passphrase_file: \(url.path) is empty", hint: "put the passphrase in the file (one line)")
+            }
             passphrase = Data(text.utf8)
         } else if let value = environment[settings.passphraseEnv], !value.isEmpty {
             passphrase = Data(value.utf8)
