@@ -100,11 +100,14 @@ unpack_bundle() {
   for part in "$WORK"/stages/"$stage"/part-*.tar.zst; do
     p=$(basename "$part" .tar.zst)
     mkdir -p "$dir/$p"
-    bsdtar -xf "$part" -C "$dir/$p"
+    if [ "$stage/$p" = extract/part-00001 ]; then bsdtar -xf "$part" -C "$dir/$p"   # whole, for the bsdtar rows
+    else bsdtar -xf "$part" -C "$dir/$p" --exclude 'blobs/*'; fi
   done
   for k in $KINDS; do
     cat "$dir"/part-*/"$k".ndjson >"$dir/all/$k.ndjson" 2>/dev/null || true
   done
+  # Keep scratch small (1M tickets): only the concatenated members, and extract's part 1.
+  find "$dir" -mindepth 1 -maxdepth 1 -name 'part-*' ! -path "$WORK/members/extract/part-00001" -exec rm -rf {} +
 }
 record_files() { local k; for k in $KINDS; do echo "$WORK/members/$1/all/$k.ndjson"; done; }
 
@@ -158,10 +161,12 @@ measure "bsdtar unpack part 1 (zstd)" limit "$P1_REC" "$P1_BYTES" \
 EXPORT_REC=$EXTRACT_REC
 measure "python json lines (extract peer)" peer:extract "$EXPORT_REC" "$EXPORT_BYTES" \
   python3 "$ROOT/bench/peers/py_json_lines.py" "$DATA" "$WORK/peer/extract"
+rm -rf "$WORK/peer/extract"
 mapfile -t F < <(record_files extract)
 measure "jq -c lower-case e-mails (dedupe peer)" peer:dedupe "$EXTRACT_REC" "$EXTRACT_BYTES" \
   bash -c 'f=$1; shift; exec jq -c "$f" "$@" >"'"$WORK"'/peer/dedupe.ndjson"' _ \
   'if (.email | type) == "string" then .email |= (ascii_downcase | gsub("^\\s+|\\s+$"; "")) else . end' "${F[@]}"
+rm -f "$WORK/peer/dedupe.ndjson"
 STATUS_MAP=$(python3 - "$CONFIG" <<'EOF'
 import json, re, sys
 text = open(sys.argv[1]).read()
@@ -173,15 +178,18 @@ mapfile -t F < <(record_files dedupe)
 measure "jq -c status lookup (map peer)" peer:map "$DEDUPE_REC" "$DEDUPE_BYTES" \
   bash -c 'm=$1; f=$2; shift 2; exec jq -c --argjson m "$m" "$f" "$@" >"'"$WORK"'/peer/map.ndjson"' _ \
   "$STATUS_MAP" 'if has("status") and (.status | type) == "string" then .status = ($m[.status] // .status) else . end' "${F[@]}"
+rm -f "$WORK/peer/map.ndjson"
 MT=$WORK/members/map/all/tickets.ndjson; MC=$WORK/members/map/all/comments.ndjson
 TC_REC=$(lines_of "$MT" "$MC"); TC_BYTES=$(bytes_of "$MT" "$MC")
 measure "python sqlite3 executemany (load peer)" peer:load "$TC_REC" "$TC_BYTES" \
   python3 "$ROOT/bench/peers/py_sqlite_load.py" "$WORK/peer/load.sqlite" "$MT" "$MC"
+rm -f "$WORK/peer/load.sqlite"
 if command -v sqlite-utils >/dev/null; then
   rm -f "$WORK/peer/sqlite-utils.sqlite"
   measure "sqlite-utils insert --nl (load peer)" peer:load "$TC_REC" "$TC_BYTES" \
     bash -c 'sqlite-utils insert "$0" tickets "$1" --nl --pk id && exec sqlite-utils insert "$0" comments "$2" --nl --pk id' \
     "$WORK/peer/sqlite-utils.sqlite" "$MT" "$MC"
+  rm -f "$WORK/peer/sqlite-utils.sqlite"
 fi
 
 # ---- the table ----------------------------------------------------------------------------------------

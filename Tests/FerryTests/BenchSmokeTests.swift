@@ -3,8 +3,8 @@ import Testing
 
 /// The benchmark (bench/run.sh, `make bench`) at 2k tickets, only to check that it runs and
 /// that its table has a row for every stage, every physical limit and every peer. No timing is
-/// asserted. It needs the release binaries (it does not build them: `swift build -c release`)
-/// and the tools the benchmark drives; without them it is skipped.
+/// asserted. It needs release binaries at least as new as Sources/ and pipeline.yml (it does not
+/// build them: `swift build -c release`) and the tools the benchmark drives; without them it is skipped.
 @Suite(.serialized, .enabled(if: BenchSmoke.canRun))
 struct BenchSmokeTests {
     @Test func benchmarkTableHasEveryStageAndPeer() throws {
@@ -42,8 +42,22 @@ enum BenchSmoke {
         let binaries = PipelineRun.stages.allSatisfy {
             FileManager.default.isExecutableFile(atPath: release.appendingPathComponent("ferry-\($0)").path)
         }
-        return binaries && FileManager.default.isExecutableFile(atPath: "/usr/bin/time")
+        return binaries && releaseIsFresh && FileManager.default.isExecutableFile(atPath: "/usr/bin/time")
             && ["bash", "jq", "zstd", "bsdtar", "python3", "flock"].allSatisfy(hasExecutable)
+    }
+
+    /// A release build older than the sources or pipeline.yml would run yesterday's code on
+    /// today's configuration (and fail on keys it does not know): the test waits for a rebuild.
+    static var releaseIsFresh: Bool {
+        func modified(_ url: URL) -> Date? {
+            (try? url.resourceValues(forKeys: [.contentModificationDateKey]))?.contentModificationDate
+        }
+        let built = PipelineRun.stages.compactMap { modified(release.appendingPathComponent("ferry-\($0)")) }.min() ?? .distantPast
+        var inputs = [root.appendingPathComponent("Package.swift"), root.appendingPathComponent("pipeline.yml")]
+        if let files = FileManager.default.enumerator(at: root.appendingPathComponent("Sources"), includingPropertiesForKeys: [.contentModificationDateKey]) {
+            for case let url as URL in files where url.pathExtension == "swift" { inputs.append(url) }
+        }
+        return inputs.allSatisfy { (modified($0) ?? .distantPast) <= built }
     }
 
     static func hasExecutable(_ name: String) -> Bool {
