@@ -242,8 +242,9 @@ final class DedupeIndex {
                     counts[entity].merged += 1
                     return
                 }
+                let original = record
                 try clean(&record)
-                try writer.write(record)
+                try writer.writeUnlessChanged(record, original: original, line: line)
                 counts[entity].written += 1
             }
 

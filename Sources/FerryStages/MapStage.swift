@@ -431,8 +431,10 @@ final class MapPlan {
             func handle<R: CanonicalRecord>(_ type: R.Type, _ line: Data, _ number: Int, _ member: String, map: (inout R) throws -> MapOutcome) throws {
                 counts[R.entity].read += 1
                 var record: R
+                let original: R
                 do {
                     record = try codec.decode(type, line)
+                    original = record
                 } catch {
                     try writer.reject(.undecodable(stage: .map, part: partURL, member: member, line: number, entity: R.entity, error: error, raw: line))
                     counts[R.entity].rejected += 1
@@ -440,7 +442,7 @@ final class MapPlan {
                 }
                 switch try map(&record) {
                 case .keep:
-                    try writer.write(record)
+                    try writer.writeUnlessChanged(record, original: original, line: line)
                     counts[R.entity].written += 1
                 case .reject(let reason):
                     try reject(R.entity, record.id, number, field: nil, reason)

@@ -52,6 +52,18 @@ public final class BundleWriter {
         recordCount += 1
     }
 
+    /// Writes `record`; when a stage left it as it was, the input line itself,
+    /// without paying for encoding it again (most comments pass dedupe and map
+    /// untouched). Lines Ferry wrote are canonical, so the bytes are the same
+    /// either way; a hand-made bundle's line passes on as it was written.
+    public func writeUnlessChanged<R: CanonicalRecord>(_ record: R, original: R, line: Data) throws {
+        if record == original {
+            try writeEncoded(line, entity: R.entity)
+        } else {
+            try write(record)
+        }
+    }
+
     /// Appends an already-encoded canonical line (used when passing records through unchanged).
     public func writeEncoded(_ line: Data, entity: EntityType) throws {
         try writeLine(line, member: entity.memberName)
