@@ -13,6 +13,8 @@
 #   make plan         what ferry-map would do (every value and its target), writing nothing
 #   make purge        delete migration data once retention.days have passed since the last clean verify
 #   make report-screenshot   stages/verify/report.png of the verification report (installs chromium)
+#   make fuzz         libFuzzer on the record decoder and the bundle reader (FUZZ_SECONDS=60 each)
+#   make bench N=...  every stage against its peers and the machine's limits (docs/benchmarks.md)
 #   make clean        remove build output and stage outputs
 #
 # Variables: CONFIG=pipeline.yml  STAGES=stages  SWIFT=swift  DEMO_SIZE=20  DEMO_SEED=1

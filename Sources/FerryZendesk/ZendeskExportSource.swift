@@ -72,8 +72,11 @@ public final class ZendeskExportSource: SourceConnector {
             startIndex = index
         }
         let decoder = JSONDecoder()
-        var linesDone = 0
+        // Progress counts bytes of the export: known up front, so the bar shows time left.
+        let sizes = Self.files.map { file in presentFile(file.name).flatMap { try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int } ?? 0 }
+        let totalKB = sizes.reduce(0, +) / 1024
         for (index, (name, entity)) in Self.files.enumerated() where index >= startIndex {
+            let doneBefore = sizes[..<index].reduce(0, +)
             guard let url = presentFile(name) else {
                 reporter.info("\(name): not in the export, no \(entity.rawValue) to read")
                 continue
@@ -95,8 +98,7 @@ public final class ZendeskExportSource: SourceConnector {
                     try sink.reject(context.reject(recordID: error.recordID, field: error.field, reason: error.reason))
                 }
                 try sink.endOfUnit(position: ["file": name, "offset": String(after), "line": String(number)])
-                linesDone += 1
-                reporter.progress(done: linesDone, total: nil, unit: "lines")
+                reporter.progress(done: (doneBefore + Int(after)) / 1024, total: totalKB, unit: "KB of the export")
             }
         }
     }
