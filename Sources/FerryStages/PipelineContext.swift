@@ -40,7 +40,9 @@ public struct PipelineContext: Sendable {
     public func stage(_ name: StageName) -> StageDirectory { StageDirectory(root: stagesRoot, name: name.rawValue) }
 
     /// Opens a part of any stage, decrypting it if it is encrypted.
-    public func openBundle(_ url: URL) throws -> BundleReader { try BundleReader(url: url, encryption: encryption) }
+    public func openBundle(_ url: URL) throws -> BundleReader {
+        try BundleReader(url: url, encryption: encryption, maxExpansion: UInt64(config.bundle.maxExpansion))
+    }
 }
 
 public enum StageName: String, CaseIterable, Sendable {

@@ -548,6 +548,32 @@ import Testing
         #expect(reject.recordID == "2", "\(reject.summary)")
     }
 
+    /// A bundle whose manifest claims far more than its file could hold is refused before
+    /// anything is unpacked; raising bundle.max_expansion lets the reader go on to the
+    /// next check, the member's own declared size.
+    @Test(.enabled(if: TestTools.hasBsdtar, "needs /usr/bin/bsdtar"))
+    func decompressionBombIsRefusedBeforeUnpacking() throws {
+        let c = try BadInputCase()
+        #expect(try c.stage("extract").status == 0)
+        let part = try c.run.parts("extract")[0]
+        let unpacked = try UnpackedPart(part, in: c.run.root.appendingPathComponent("unpacked"))
+        try unpacked.editManifest { $0.members[0].bytes = 1 << 40 }
+        try unpacked.pack(unpacked.entries, to: part)
+        #expect {
+            try BundleReader(url: part)
+        } throws: { error in
+            "\(error)".contains("decompression bomb")
+        }
+        #expect {
+            try BundleReader(url: part, maxExpansion: UInt64.max / (1 << 30)).read(line: { _, _, _ in })
+        } throws: { error in
+            "\(error)".contains("declares") && "\(error)".contains("refused before reading it")
+        }
+        let dedupe = try c.stage("dedupe")
+        #expect(dedupe.status == 65, "\(dedupe.output)")
+        #expect(dedupe.output.contains("decompression bomb"))
+    }
+
     /// A member of a kind Ferry does not know (say, from a newer Ferry or a hand-made
     /// bundle), listed in the manifest with correct checksums.
     @Test(.enabled(if: TestTools.hasBsdtar, "needs /usr/bin/bsdtar"))

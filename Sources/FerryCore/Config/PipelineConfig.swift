@@ -65,7 +65,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     static let knownKeys: [String: [String]] = [
         "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target", "retention"],
         "retention": ["days", "include_target"],
-        "bundle": ["part_records", "zstd_level", "encrypt", "passphrase_env", "passphrase_file", "scrypt_work_factor"],
+        "bundle": ["part_records", "zstd_level", "encrypt", "passphrase_env", "passphrase_file", "scrypt_work_factor", "max_expansion"],
         "source": ["type", "path", "system"],
         "dedupe": ["merge_users_by_email", "merge_organizations"],
         "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users"],
@@ -109,6 +109,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         guard (10...Age.maxWorkFactor).contains(bundle.scryptWorkFactor) else {
             throw FerryError.config(file: file, detail: "bundle.scrypt_work_factor: \(bundle.scryptWorkFactor) is outside 10...\(Age.maxWorkFactor)", hint: "16 is a good default; age itself uses 18")
         }
+        guard bundle.maxExpansion >= 10 else {
+            throw FerryError.config(file: file, detail: "bundle.max_expansion: \(bundle.maxExpansion) is below 10", hint: "NDJSON compresses 5 to 20 times; the default is 1000")
+        }
         guard (1...19).contains(bundle.zstdLevel) else {
             throw FerryError.config(file: file, detail: "bundle.zstd_level: \(bundle.zstdLevel) is outside 1...19", hint: "3 is a good default")
         }
@@ -136,15 +139,19 @@ public struct BundleSettings: Codable, Equatable, Sendable {
     public var passphraseFile: String?
     /// log2 of scrypt's N for new files (16 = 64 MiB of memory per part; age itself uses 18).
     public var scryptWorkFactor: Int
+    /// A bundle claiming to unpack to more than this many times its file size is
+    /// refused before anything is unpacked (a decompression bomb).
+    public var maxExpansion: Int
 
-    public init(partRecords: Int = 50_000, zstdLevel: Int = 3, encrypt: Bool = false, passphraseEnv: String = "FERRY_BUNDLE_PASSPHRASE", passphraseFile: String? = nil, scryptWorkFactor: Int = 16) {
+    public init(partRecords: Int = 50_000, zstdLevel: Int = 3, encrypt: Bool = false, passphraseEnv: String = "FERRY_BUNDLE_PASSPHRASE", passphraseFile: String? = nil, scryptWorkFactor: Int = 16, maxExpansion: Int = 1000) {
+        self.maxExpansion = maxExpansion
         self.partRecords = partRecords; self.zstdLevel = zstdLevel; self.encrypt = encrypt
         self.passphraseEnv = passphraseEnv; self.passphraseFile = passphraseFile; self.scryptWorkFactor = scryptWorkFactor
     }
 
     enum CodingKeys: String, CodingKey {
         case partRecords = "part_records", zstdLevel = "zstd_level", encrypt, passphraseEnv = "passphrase_env"
-        case passphraseFile = "passphrase_file", scryptWorkFactor = "scrypt_work_factor"
+        case passphraseFile = "passphrase_file", scryptWorkFactor = "scrypt_work_factor", maxExpansion = "max_expansion"
     }
 
     public init(from decoder: Decoder) throws {
@@ -155,6 +162,7 @@ public struct BundleSettings: Codable, Equatable, Sendable {
         passphraseEnv = try c.decodeIfPresent(String.self, forKey: .passphraseEnv) ?? "FERRY_BUNDLE_PASSPHRASE"
         passphraseFile = try c.decodeIfPresent(String.self, forKey: .passphraseFile)
         scryptWorkFactor = try c.decodeIfPresent(Int.self, forKey: .scryptWorkFactor) ?? 16
+        maxExpansion = try c.decodeIfPresent(Int.self, forKey: .maxExpansion) ?? 1000
     }
 }
 
