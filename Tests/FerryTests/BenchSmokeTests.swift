@@ -65,32 +65,15 @@ enum BenchSmoke {
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
     }
 
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
-
     /// Runs `bash bench/run.sh --no-write N` with its data and scratch folders inside `folder`.
-    static func run(tickets: Int, in folder: URL) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", root.appendingPathComponent("bench/run.sh").path, "--no-write", String(tickets)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["BIN"] = release.path
-        environment["BENCH_DATA"] = folder.appendingPathComponent("data").path
-        environment["BENCH_WORK"] = folder.appendingPathComponent("work").path
-        environment["BENCH_RESULTS"] = folder.appendingPathComponent("results").path
-        environment["BENCH_NO_PIP"] = "1"  // a test never reaches for the network
-        process.environment = environment
-        process.currentDirectoryURL = folder
-        let errors = folder.appendingPathComponent("stderr.txt")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let errorHandle = try FileHandle(forWritingTo: errors)
-        defer { try? errorHandle.close() }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errorHandle
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-        return Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: stderr)
+    static func run(tickets: Int, in folder: URL) throws -> TestTools.Output {
+        try TestTools.run("/usr/bin/env", ["bash", root.appendingPathComponent("bench/run.sh").path, "--no-write", String(tickets)],
+                          in: folder, environment: [
+                            "BIN": release.path,
+                            "BENCH_DATA": folder.appendingPathComponent("data").path,
+                            "BENCH_WORK": folder.appendingPathComponent("work").path,
+                            "BENCH_RESULTS": folder.appendingPathComponent("results").path,
+                            "BENCH_NO_PIP": "1",  // a test never reaches for the network
+                          ], check: false)
     }
 }

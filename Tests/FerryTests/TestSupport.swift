@@ -52,11 +52,14 @@ enum TestTools {
 
     /// Runs a program to completion and returns its exit status and output.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, check: Bool = true) throws -> Output {
+    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], check: Bool = true) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         // stderr goes to a file so neither stream can fill a pipe and block the tool.
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-tool-\(UUID().uuidString).err")
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
