@@ -325,6 +325,10 @@ final class DedupeIndex {
                         ticket.organizationID = try survivor(.organizations, ticket.organizationID)
                         ticket.ccIDs = try survivors(.users, ticket.ccIDs)
                         ticket.followerIDs = try survivors(.users, ticket.followerIDs)
+                        if var events = ticket.events {
+                            for index in events.indices { events[index].authorID = try survivor(.users, events[index].authorID) }
+                            ticket.events = events
+                        }
                     }
                 case .comments:
                     try handle(Comment.self, line, number, member) { comment in
