@@ -70,6 +70,7 @@ public struct MapStage {
             coverage = report
         }
         lines += try built.planLines()
+        lines += try built.filterLines(parts: parts)
         if let coverage {
             lines += ["", coverage]
             return StageResult(stage: .map, summary: lines, exitStatus: .usage)
@@ -366,6 +367,7 @@ final class MapPlan {
                 }
             }
         }
+        for warning in filter?.unmatched ?? [] { reporter.warning("\(warning); the entry has no effect") }
         if !problems.isEmpty {
             throw FerryError.unmappedValues(report: """
                 \(configFile): the mapping does not cover the data; nothing was written.
@@ -404,12 +406,46 @@ final class MapPlan {
                 }
                 return [id, row["email"] ?? "", "\(row["count"] as Int)", becomes]
             })
-            section("map.custom_fields", [["ticket field", "id", "target key"]] + (try Row.fetchAll(db, sql: "SELECT id, title, key, dropped FROM fields ORDER BY id")).map { row in
-                [row["title"], row["id"], (row["dropped"] as Bool? ?? false) ? "dropped" : (row["key"] as String? ?? "")]
+            section("map.custom_fields (unconvertible values: \(settings.customFields.unconvertible.rawValue))",
+                    [["ticket field", "id", "target key", "conversion"]] + (try Row.fetchAll(db, sql: "SELECT id, title, key, dropped FROM fields ORDER BY id")).map { row in
+                let id: String = row["id"]
+                let conversion = fieldRules[id].map { rule in
+                    "to \(rule.targetType.rawValue)" + (rule.target.options.isEmpty ? "" : ", \(rule.target.options.count) option(s) mapped")
+                        + (rule.converter.patternText.map { ", must match \($0)" } ?? "")
+                } ?? ""
+                return [row["title"], id, (row["dropped"] as Bool? ?? false) ? "dropped" : (row["key"] as String? ?? ""), conversion]
             })
             let placeholders = try Int.fetchOne(db, sql: "SELECT count(*) FROM placeholders") ?? 0
             lines += ["", "users referenced but not in the export: \(placeholders) (map.missing_users: \(settings.missingUsers.rawValue))"]
         }
+        return lines
+    }
+
+    /// The plan's filter table: how many tickets and articles each filter
+    /// leaves out (a second read of the tickets and articles; nothing is written).
+    func filterLines(parts: [URL]) throws -> [String] {
+        guard let filter, !settings.filters.isEmpty else { return ["", "map.filters: none; every ticket and article moves"] }
+        var skipped: [String: (tickets: Int, articles: Int)] = [:]
+        var tickets = 0, articles = 0
+        for url in parts {
+            try context.openBundle(url).read(line: { member, line, _ in
+                switch EntityType(memberName: member) {
+                case .tickets?:
+                    guard let ticket = try? self.codec.decode(Ticket.self, line) else { return }
+                    tickets += 1
+                    if let why = filter.reason(for: ticket) { skipped[TicketFilter.filterName(why), default: (0, 0)].tickets += 1 }
+                case .kbArticles?:
+                    guard let article = try? self.codec.decode(KBArticle.self, line) else { return }
+                    articles += 1
+                    if let why = filter.reason(for: article) { skipped[TicketFilter.filterName(why), default: (0, 0)].articles += 1 }
+                default: return
+                }
+            })
+        }
+        let skippedTickets = skipped.values.reduce(0) { $0 + $1.tickets }, skippedArticles = skipped.values.reduce(0) { $0 + $1.articles }
+        var lines = ["", "map.filters: \(skippedTickets) of \(tickets) ticket(s) and \(skippedArticles) of \(articles) article(s) are skipped (with their comments and attachments)",
+                     TextTable.render([["filter", "tickets skipped", "articles skipped"]] + skipped.keys.sorted().map { [$0, "\(skipped[$0]!.tickets)", "\(skipped[$0]!.articles)"] })]
+        lines += filter.unmatched.map { "warning: \($0)" }
         return lines
     }
 

@@ -49,9 +49,18 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         do {
             config = try YAMLDecoder().decode(PipelineConfig.self, from: text)
         } catch let error as DecodingError {
-            let reason: String
+            var reason: String
+            var hint = "fix that key; docs/pipeline-reference.md lists every key with an example"
             if case .dataCorrupted(let context) = error { reason = context.debugDescription } else { reason = error.reason }
-            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(reason)", hint: "fix that key; docs/pipeline-reference.md lists every key with an example")
+            // "Cannot initialize DeletionPolicy from invalid String value purge" -> the accepted values.
+            if let match = reason.range(of: #"^Cannot initialize (\w+) from invalid \w+ value (.*)$"#, options: .regularExpression) {
+                let words = reason[match].split(separator: " ")
+                let typeName = String(words[2])
+                reason = "\"\(words.dropFirst(7).joined(separator: " "))\" is not accepted"
+                if let accepted = acceptedValues[typeName] { hint = "the accepted values are: \(accepted.joined(separator: ", "))" }
+            }
+            let line = Self.line(of: error.fieldPath, in: text).map { " (line \($0))" } ?? ""
+            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(reason)\(line)", hint: hint)
         } catch {
             throw FerryError.config(file: url.path, detail: "not valid YAML: \(error)", hint: "check indentation and quoting near the place named")
         }
@@ -78,6 +87,37 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "target.kb_links": ["url", "source_hosts", "in_comments"],
     ]
 
+    /// The values each enumerated setting accepts, by Swift type name, for errors.
+    static let acceptedValues: [String: [String]] = [
+        "MissingUserPolicy": ["placeholder", "reject"],
+        "DeletionPolicy": ["keep", "mark", "delete"],
+        "Unlisted": ["keep", "drop", "error"],
+        "Unconvertible": ["note", "reject"],
+        "InlineImages": ["keep", "attachments"],
+        "AttachmentPolicy": ["all", "none"],
+        "EventPolicy": ["note", "drop"],
+        "InactiveUsers": ["keep", "skip"],
+        "FieldType": FieldType.allCases.map(\.rawValue),
+    ]
+
+    /// The line of a dotted key path in the YAML text, for error messages.
+    static func line(of path: String, in text: String) -> Int? {
+        guard !path.isEmpty, var node = try? Yams.compose(yaml: text) else { return nil }
+        var line: Int?
+        for component in path.split(separator: ".") {
+            if let mapping = node.mapping, let entry = mapping.first(where: { $0.key.string == String(component) }) {
+                line = entry.key.mark?.line
+                node = entry.value
+            } else if let sequence = node.sequence, let index = Int(component), sequence.indices.contains(index) {
+                node = sequence[index]
+                line = node.mark?.line
+            } else {
+                break
+            }
+        }
+        return line
+    }
+
     static func checkKeys(_ text: String, file: String) throws {
         let root: Node?
         do {
@@ -89,7 +129,12 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         func walk(_ node: Node, _ path: String) throws {
             // "a.b.*" covers every user-named key under a.b (the entries of custom_fields.fields).
             let wildcard = path.split(separator: ".").dropLast().joined(separator: ".") + ".*"
-            guard let mapping = node.mapping, let allowed = knownKeys[path] ?? knownKeys[wildcard] else { return }
+            guard let mapping = node.mapping else { return }
+            guard let allowed = knownKeys[path] ?? knownKeys[wildcard] else {
+                // The user's own keys (statuses, field titles...): only what lies below them is checked.
+                for (key, value) in mapping { if let name = key.string { try walk(value, "\(path).\(name)") } }
+                return
+            }
             for (key, value) in mapping {
                 guard let name = key.string else { continue }
                 let childPath = path.isEmpty ? name : "\(path).\(name)"
