@@ -730,7 +730,7 @@ final class MapPlan {
                                 let title = rule.converter.fieldTitle
                                 if settings.customFields.unconvertible == .reject {
                                     rejectedTickets.insert(ticket.id)
-                                    return .reject("custom_fields.\(value.fieldID) (\(title)): \(why) for a \(rule.targetType.rawValue) field (map.custom_fields.unconvertible: reject)")
+                                    return .reject("custom_fields.\(value.fieldID) (\(title)): \(why) (target type \(rule.targetType.rawValue); map.custom_fields.unconvertible: reject)")
                                 }
                                 unconverted.append("\(title) (\(rule.target.key), \(rule.targetType.rawValue)): \(why)")
                                 try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "custom_fields.\(value.fieldID)", before: value.value, after: .null,
