@@ -196,7 +196,8 @@ final class DedupeIndex {
                 let key = entity.rawValue + " " + id
                 if let cached = survivorCache[key] { return cached }
                 let found = try String.fetchOne(mergedLookup, arguments: [entity.rawValue, id]) ?? id
-                if survivorCache.count > 100_000 { survivorCache.removeAll(keepingCapacity: true) }
+                // Bounded: most lookups repeat within a part (a ticket's people recur in its comments).
+                if survivorCache.count > 20_000 { survivorCache.removeAll(keepingCapacity: true) }
                 survivorCache[key] = found
                 return found
             }
