@@ -167,7 +167,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
             throw FerryError.config(file: file, detail: "map.custom_fields.create_missing: false, but the SQLite archive has no fields of its own",
                                     hint: "keep it true for target.type sqlite (every value needs its field definition); false is for targets that already have the fields")
         }
-                if let url = target.kbLinks.url {
+        if let url = target.kbLinks.url {
             let lower = url.lowercased()
             guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), url.contains("{id}") else {
                 throw FerryError.config(file: file, detail: "target.kb_links.url: \"\(url)\" must be an absolute http(s) URL holding {id}",
