@@ -17,6 +17,10 @@ struct FerryLoad: ParsableCommand {
             Deletions found by a delta extract are applied as target.deletions says \
             (keep, mark or delete).
 
+            With target.kb_links.url set, the load ends by rewriting links to the source's \
+            knowledge base (articles, sections, categories; any URL form) into the target's \
+            URLs; links to records not in the target are left and listed by ferry-verify.
+
             Example:  ferry-load --config pipeline.yml
             Retry:    ferry-load --only-failed
             Query:    sqlite3 stages/load/helpdesk.sqlite "SELECT subject FROM tickets LIMIT 5"

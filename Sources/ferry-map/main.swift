@@ -11,7 +11,13 @@ struct FerryMap: ParsableCommand {
             Reads stages/dedupe and writes stages/map. Maps statuses, priorities and types, \
             agents (by e-mail, with a default agent for unknown, deleted or deactivated ones), \
             groups (by name; groups mapped to one name merge) and custom fields (title or id \
-            to a target key; null drops a field).
+            to a target key, optionally converting type and options; null drops a field).
+
+            It also applies map.filters (tickets and articles skipped, with the filter \
+            named, their comments and attachments with them) and map.options (a tag, a \
+            subject template, attachment limits, inline images as attachments, ticket \
+            events and custom fields as private notes, inactive users, translations). \
+            docs/pipeline-reference.md has every key.
 
             Before writing anything it checks that the mapping covers the data. If a status, \
             priority or type has no entry, or an assignee needs a default agent that is not \
