@@ -207,11 +207,26 @@ final class DedupeIndex {
                 return out
             }
 
+            // A ticket's comments follow it as one run in comments.ndjson, runs in the
+            // order of the tickets. So the n-th run of a ticket id's comments in this
+            // part came with the n-th copy of that ticket here: when that copy was
+            // rejected as a conflicting duplicate, its comments (and their
+            // attachments) go with it instead of slipping in under the first copy.
+            var ticketCopies: [String: [(rejected: Bool, line: Int)]] = [:]
+            var commentRuns: [String: Int] = [:]
+            var previousCommentTicket: String?
+            var rejectedComments = Set<String>()
+
             /// Decides whether this line is the record's first appearance; drops or rejects later ones.
             func isFirstAppearance(_ entity: EntityType, _ id: String, line: Data, number: Int) throws -> Bool {
-                guard let row = try Row.fetchOne(seenLookup, arguments: [entity.rawValue, id]) else { return true }
+                guard let row = try Row.fetchOne(seenLookup, arguments: [entity.rawValue, id]) else {
+                    if entity == .tickets { ticketCopies[id, default: []].append((false, number)) }
+                    return true
+                }
                 let first = Occurrence(part: row["part"], line: row["line"], hash: row["hash"])
-                if first.part == partNumber && first.line == number { return true }
+                let isFirst = first.part == partNumber && first.line == number
+                if entity == .tickets { ticketCopies[id, default: []].append((!isFirst && first.hash != Hash.sha256(line), number)) }
+                if isFirst { return true }
                 let whereFirst = first.describe(partURL.lastPathComponent, entity)
                 if first.hash == Hash.sha256(line) {
                     try writer.merge(Merge(entity: entity, mergedID: id, survivorID: id, reason: "exact copy of the record at \(whereFirst)"))
@@ -332,6 +347,28 @@ final class DedupeIndex {
                         }
                     }
                 case .comments:
+                    if let probe = try? JSONDecoder().decode(CommentProbe.self, from: line) {
+                        if probe.ticket_id != previousCommentTicket {
+                            commentRuns[probe.ticket_id, default: -1] += 1
+                            previousCommentTicket = probe.ticket_id
+                        }
+                        let copies = ticketCopies[probe.ticket_id] ?? []
+                        let run = commentRuns[probe.ticket_id] ?? 0
+                        // Only the rejected copy's own comments: a copy of a comment seen before is
+                        // merged or rejected by the usual first-appearance rule below.
+                        let seenBefore = try Row.fetchOne(seenLookup, arguments: [EntityType.comments.rawValue, probe.id]).map {
+                            ($0["part"] as Int, $0["line"] as Int) != (partNumber, number)
+                        } ?? false
+                        if run < copies.count, copies[run].rejected, !seenBefore {
+                            counts[.comments].read += 1
+                            counts[.comments].rejected += 1
+                            rejectedComments.insert(probe.id)
+                            try writer.reject(Reject(stage: "dedupe", file: "\(partURL.lastPathComponent)/\(member)", line: number, entity: .comments,
+                                                     recordID: probe.id, field: "ticket_id",
+                                                     reason: "it came with the copy of ticket \(probe.ticket_id) at tickets.ndjson line \(copies[run].line), which was rejected as a conflicting duplicate"))
+                            return
+                        }
+                    }
                     try handle(Comment.self, line, number, member) { comment in
                         comment.authorID = try survivor(.users, comment.authorID)
                     }
@@ -341,7 +378,17 @@ final class DedupeIndex {
                     try handle(KBArticle.self, line, number, member) { article in
                         article.authorID = try survivor(.users, article.authorID)
                     }
-                case .attachments: try handle(Attachment.self, line, number, member) { _ in }
+                case .attachments:
+                    if let probe = try? JSONDecoder().decode(AttachmentProbe.self, from: line), probe.parent_type == "comment",
+                       rejectedComments.contains(probe.parent_id) {
+                        counts[.attachments].read += 1
+                        counts[.attachments].rejected += 1
+                        try writer.reject(Reject(stage: "dedupe", file: "\(partURL.lastPathComponent)/\(member)", line: number, entity: .attachments,
+                                                 recordID: probe.id, field: "parent_id",
+                                                 reason: "its comment \(probe.parent_id) was rejected with a conflicting duplicate of its ticket"))
+                        return
+                    }
+                    try handle(Attachment.self, line, number, member) { _ in }
                 }
             }, blob: { blob in
                 try copyBlob(blob, into: writer)
@@ -349,3 +396,6 @@ final class DedupeIndex {
         }
     }
 }
+
+private struct CommentProbe: Decodable { let id: String; let ticket_id: String }
+private struct AttachmentProbe: Decodable { let id: String; let parent_type: String; let parent_id: String }
