@@ -90,7 +90,7 @@ public struct VerifyStage {
         let (_, dedupeParts) = try context.stage(.dedupe).finishedOutput()
         let (mapCheckpoint, mapParts) = try context.stage(.map).finishedOutput()
         let load = LoadStage(context: context, reporter: reporter)
-        guard FileManager.default.fileExists(atPath: load.targetURL.path) else {
+        guard context.config.target.type != "sqlite" || FileManager.default.fileExists(atPath: load.targetURL.path) else {
             throw FerryError.missingInput(path: load.targetURL.path, hint: "run ferry-load (or `make load`) first")
         }
         let archive = try load.openTarget()
@@ -208,7 +208,7 @@ public struct VerifyStage {
             entities: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             differences: differenceCount, unattributedRejects: unattributed,
             recordsCSV: records.all.url.path, differencesCSV: differences.csv.url.path,
-            target: load.targetURL.path, verifiedAt: Clock.nowISO8601())
+            target: load.targetDescription, verifiedAt: Clock.nowISO8601())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         try DurableFile.write(try encoder.encode(report) + Data("\n".utf8), to: directory.url.appendingPathComponent("summary.json"))
@@ -250,7 +250,7 @@ public struct FieldDifference: Equatable, Sendable {
 
 /// Compares one mapped record with what the target holds for its source id.
 struct RecordComparer {
-    let archive: HelpDeskArchive
+    let archive: any TargetConnector
     let codec = RecordCodec()
     let json = CanonicalJSON()
     let decoder = JSONDecoder()
@@ -269,7 +269,7 @@ struct RecordComparer {
         /// attachment's comment's ticket), for the report's sample of
         /// differing tickets. An attachment's comment is looked up in the
         /// target: the map part's comments have gone by when its attachments come.
-        func owningTicket(_ archive: HelpDeskArchive) throws -> String? {
+        func owningTicket(_ archive: any TargetConnector) throws -> String? {
             if let ticketID { return ticketID }
             if let commentID { return try archive.fetch(Comment.self, sourceID: commentID)?.ticketID }
             return nil
@@ -306,7 +306,7 @@ struct RecordComparer {
     }
 
     func compare<R: CanonicalRecord>(_ type: R.Type, _ line: Data) throws -> Outcome {
-        let expected = try codec.decode(type, line)
+        let expected = archive.comparable(try codec.decode(type, line))
         var outcome = Outcome(sourceID: expected.id)
         outcome.targetID = try archive.targetID(R.entity, sourceID: expected.id)
         guard let actual = try archive.fetch(type, sourceID: expected.id) else {
