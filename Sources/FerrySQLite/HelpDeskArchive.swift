@@ -340,6 +340,76 @@ public final class HelpDeskArchive: TargetConnector, Sendable {
         }
     }
 
+    // MARK: - Knowledge base links
+
+    /// Hosts of the source URLs the knowledge base records carry (`url`), so
+    /// links to them are known to be the source's without configuration.
+    public func knowledgeBaseHosts() throws -> Set<String> {
+        try access { c in
+            var hosts = Set<String>()
+            for table in ["kb_articles", "kb_sections", "kb_categories"] {
+                for url in try c.queryAll("SELECT DISTINCT url FROM \(table) WHERE url IS NOT NULL", [], { try $0.text() }) {
+                    if let host = URLComponents(string: url)?.host?.lowercased() { hosts.insert(host) }
+                }
+            }
+            return hosts
+        }
+    }
+
+    /// The locale of a loaded KB record (sections and categories may have none).
+    public func knowledgeBaseLocale(_ entity: EntityType, targetID: Int64) throws -> String? {
+        let table: String
+        switch entity {
+        case .kbArticles: table = "kb_articles"
+        case .kbSections: table = "kb_sections"
+        case .kbCategories: table = "kb_categories"
+        default: return nil
+        }
+        return try access { c in try c.queryOne("SELECT locale FROM \(table) WHERE id = ?", [.int(targetID)]) { $0.optionalText() } ?? nil }
+    }
+
+    /// Passes every stored article body, translation body and (with
+    /// `includeComments`) comment HTML holding "/hc/" through `transform`
+    /// (entity, source id, html -> new html or nil for unchanged) and stores
+    /// what changed, in batches by id so memory stays bounded. Returns how
+    /// many bodies changed. Run inside `transaction`.
+    public func rewriteHTML(includeComments: Bool, _ transform: (EntityType, String, String) throws -> String?) throws -> Int {
+        try access { c in
+            var changed = 0
+            /// `select` yields (sweep key, row id, position, source id, html) for keys after `?`;
+            /// `update` takes (html, row id, position).
+            func sweep(_ entity: EntityType, _ select: String, _ update: String) throws {
+                var after: Int64 = -1
+                while true {
+                    let rows = try c.queryAll(select, [.int(after)]) { r in
+                        (try r.int64(), try r.int64(), try r.int64(), try r.text(), try r.text())
+                    }
+                    guard let last = rows.last else { return }
+                    after = last.0
+                    for (_, rowID, position, sourceID, html) in rows {
+                        guard let rewritten = try transform(entity, sourceID, html), rewritten != html else { continue }
+                        try c.execute(update, [.text(rewritten), .int(rowID), .int(position)])
+                        changed += 1
+                    }
+                }
+            }
+            try sweep(.kbArticles, """
+                SELECT id, id, 0, source_id, body_html FROM kb_articles WHERE id > ? AND body_html LIKE '%/hc/%' ORDER BY id LIMIT 500
+                """, "UPDATE kb_articles SET body_html = ? WHERE id = ? AND ? = 0")
+            try sweep(.kbArticles, """
+                SELECT t.article_id * 100000 + t.position, t.article_id, t.position, a.source_id, t.body_html
+                FROM kb_translations t JOIN kb_articles a ON a.id = t.article_id
+                WHERE t.article_id * 100000 + t.position > ? AND t.body_html LIKE '%/hc/%' ORDER BY 1 LIMIT 500
+                """, "UPDATE kb_translations SET body_html = ? WHERE article_id = ? AND position = ?")
+            if includeComments {
+                try sweep(.comments, """
+                    SELECT id, id, 0, source_id, body_html FROM comments WHERE id > ? AND body_html LIKE '%/hc/%' ORDER BY id LIMIT 500
+                    """, "UPDATE comments SET body_html = ? WHERE id = ? AND ? = 0")
+            }
+            return changed
+        }
+    }
+
     // MARK: - Reading back (ferry-verify)
 
     /// The target id of a loaded record; nil when it was never loaded or its

@@ -196,7 +196,8 @@ final class DedupeIndex {
                 let key = entity.rawValue + " " + id
                 if let cached = survivorCache[key] { return cached }
                 let found = try String.fetchOne(mergedLookup, arguments: [entity.rawValue, id]) ?? id
-                if survivorCache.count > 100_000 { survivorCache.removeAll(keepingCapacity: true) }
+                // Bounded: most lookups repeat within a part (a ticket's people recur in its comments).
+                if survivorCache.count > 20_000 { survivorCache.removeAll(keepingCapacity: true) }
                 survivorCache[key] = found
                 return found
             }
@@ -325,6 +326,10 @@ final class DedupeIndex {
                         ticket.organizationID = try survivor(.organizations, ticket.organizationID)
                         ticket.ccIDs = try survivors(.users, ticket.ccIDs)
                         ticket.followerIDs = try survivors(.users, ticket.followerIDs)
+                        if var events = ticket.events {
+                            for index in events.indices { events[index].authorID = try survivor(.users, events[index].authorID) }
+                            ticket.events = events
+                        }
                     }
                 case .comments:
                     try handle(Comment.self, line, number, member) { comment in

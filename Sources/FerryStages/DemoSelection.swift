@@ -54,6 +54,7 @@ public struct DemoSelection: Sendable {
             case let t as Ticket where selection.tickets.contains(t.id):
                 seenTickets.insert(t.id)
                 for id in [t.requesterID, t.submitterID, t.assigneeID].compactMap({ $0 }) + t.ccIDs + t.followerIDs { selection.users.insert(id) }
+                for author in (t.events ?? []).compactMap(\.authorID) { selection.users.insert(author) }
                 if let org = t.organizationID { selection.organizations.insert(org) }
             case let c as Comment where selection.tickets.contains(c.ticketID):
                 if let author = c.authorID { selection.users.insert(author) }

@@ -134,6 +134,7 @@ public struct LoadStage {
                                                records: counts.total.written, input: record.file, counts: counts))
             try directory.saveCheckpoint(checkpoint)
         }
+        try rewriteKnowledgeBaseLinks(archive)
         checkpoint.status = .complete
         try directory.saveCheckpoint(checkpoint)
         return result(checkpoint.totalCounts, parts: checkpoint.parts.count, upToDate: false)
@@ -190,6 +191,7 @@ public struct LoadStage {
                 })
             }
         }
+        try rewriteKnowledgeBaseLinks(archive)
         try recordRetries(counts)
         var summary = ["ferry-load --only-failed: retried \(counts.total.read) of \(failed.count) failed record(s)"]
         summary.append(counts.loadTable())
@@ -198,6 +200,55 @@ public struct LoadStage {
     }
 
     private struct IDProbe: Decodable { let id: String }
+
+    // MARK: knowledge base links
+
+    /// The rewriter for `target.kb_links`, or nil when no target URL is configured
+    /// or the target keeps no knowledge base (only the SQLite archive does today).
+    public func linkRewriter(_ target: any TargetConnector) throws -> KBLinkRewriter? {
+        let settings = context.config.target.kbLinks
+        guard let template = settings.url, let archive = target as? HelpDeskArchive else { return nil }
+        return KBLinkRewriter(template: template, sourceHosts: Set(settings.sourceHosts).union(try archive.knowledgeBaseHosts()))
+    }
+
+    /// Resolves a link against the records loaded into the archive.
+    public static func resolver(_ archive: HelpDeskArchive) -> KBLinkRewriter.Resolve {
+        { link in
+            guard let id = try archive.targetID(link.entity, sourceID: link.sourceID) else { return nil }
+            return (id, try archive.knowledgeBaseLocale(link.entity, targetID: id))
+        }
+    }
+
+    /// After every part is in: links into the source's knowledge base become
+    /// the target's URLs (`target.kb_links`). It runs over the stored bodies,
+    /// which is idempotent because a target URL never looks like a source one
+    /// (the config check refuses a target host among the source hosts); so a
+    /// rerun, a replay or a delta fixes whatever became resolvable since.
+    /// Links whose record is not in the target stay as they are and are
+    /// counted here; ferry-verify lists each with the record that holds it.
+    func rewriteKnowledgeBaseLinks(_ target: any TargetConnector) throws {
+        guard let archive = target as? HelpDeskArchive else {
+            if context.config.target.kbLinks.url != nil {
+                reporter.warning("target.kb_links: the \(context.config.target.type) target keeps no knowledge base; links are left as they are")
+            }
+            return
+        }
+        guard let rewriter = try linkRewriter(archive) else { return }
+        let resolve = Self.resolver(archive)
+        var unresolved = 0
+        var changed = 0
+        try archive.transaction {
+            changed = try archive.rewriteHTML(includeComments: context.config.target.kbLinks.inComments) { entity, sourceID, html in
+                let result = try rewriter.rewrite(html, resolve: resolve)
+                for link in result.unresolved {
+                    unresolved += 1
+                    if unresolved <= 5 { reporter.warning("\(entity.singular) \(sourceID) links to \(link.url): \(link.entity.singular) \(link.sourceID) is not in the target; link left as it is") }
+                }
+                return result.html
+            }
+        }
+        reporter.info("knowledge base links: \(changed) bodies rewritten to \(rewriter.template); \(unresolved) link(s) could not be resolved (listed by ferry-verify)")
+    }
 
     /// Moves records a retry loaded from "failed" to "in target" in the load's
     /// checkpoint, so a later no-op run reports the target as it now is.

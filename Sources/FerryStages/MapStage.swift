@@ -70,6 +70,7 @@ public struct MapStage {
             coverage = report
         }
         lines += try built.planLines()
+        lines += try built.filterLines(parts: parts)
         if let coverage {
             lines += ["", coverage]
             return StageResult(stage: .map, summary: lines, exitStatus: .usage)
@@ -112,6 +113,11 @@ final class MapPlan {
     /// Agent e-mail (lower-cased) -> target agent's source id, for agents.map.
     var agentTargets: [String: String] = [:]
     var sourceSystem = "unknown"
+    /// map.filters, resolved after the first pass.
+    var filter: TicketFilter?
+    /// Fields whose map entry converts type, options or pattern, by source field id.
+    var fieldRules: [String: FieldRule] = [:]
+    var fieldTitles: [String: String] = [:]
 
     let context: PipelineContext
 
@@ -122,9 +128,10 @@ final class MapPlan {
         scratch = try ScratchIndex(directory: directory, name: "map-index", schema: """
             CREATE TABLE users(id TEXT PRIMARY KEY, email TEXT, role TEXT, active INTEGER) WITHOUT ROWID;
             CREATE INDEX users_email ON users(email);
-            CREATE TABLE orgs(id TEXT PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT) WITHOUT ROWID;
             CREATE TABLE groups(id TEXT PRIMARY KEY, name TEXT, seq INTEGER, target TEXT, survivor TEXT) WITHOUT ROWID;
-            CREATE TABLE fields(id TEXT PRIMARY KEY, title TEXT, key TEXT, dropped INTEGER) WITHOUT ROWID;
+            CREATE TABLE fields(id TEXT PRIMARY KEY, title TEXT, key TEXT, dropped INTEGER, definition TEXT) WITHOUT ROWID;
+            CREATE TABLE comment_attachments(id TEXT PRIMARY KEY, kept INTEGER, inline_names TEXT) WITHOUT ROWID;
             CREATE TABLE user_refs(id TEXT PRIMARY KEY, part INTEGER, example TEXT) WITHOUT ROWID;
             CREATE TABLE assignees(id TEXT PRIMARY KEY, count INTEGER, example TEXT) WITHOUT ROWID;
             CREATE TABLE placeholders(id TEXT PRIMARY KEY, part INTEGER, example TEXT) WITHOUT ROWID;
@@ -132,7 +139,7 @@ final class MapPlan {
             CREATE TABLE placeholders_kept(id TEXT PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE kb(entity TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
             """, seed: seed, reset: """
-            DELETE FROM user_refs; DELETE FROM assignees; DELETE FROM placeholders;
+            DELETE FROM user_refs; DELETE FROM assignees; DELETE FROM placeholders; DELETE FROM comment_attachments;
             INSERT OR IGNORE INTO users(id, email, role, active) SELECT id, NULL, 'end_user', 0 FROM placeholders_kept;
             """)
     }
@@ -145,10 +152,15 @@ final class MapPlan {
                 INSERT INTO users(id, email, role, active) VALUES (?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET email = excluded.email, role = excluded.role, active = excluded.active
                 """)
-            let orgs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO orgs(id) VALUES (?)")
+            let orgs = try db.cachedStatement(sql: "INSERT INTO orgs(id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name")
             var groupSeq = try Int.fetchOne(db, sql: "SELECT max(seq) FROM groups") ?? 0
             let groups = try db.cachedStatement(sql: "INSERT INTO groups(id, name, seq) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name")
-            let fields = try db.cachedStatement(sql: "INSERT INTO fields(id, title) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title")
+            let fields = try db.cachedStatement(sql: "INSERT INTO fields(id, title, definition) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, definition = excluded.definition")
+            let commentAttachments = try db.cachedStatement(sql: """
+                INSERT INTO comment_attachments(id, kept, inline_names) VALUES (?, 1, ?)
+                ON CONFLICT(id) DO UPDATE SET kept = kept + 1, inline_names = coalesce(inline_names || char(10) || excluded.inline_names, inline_names, excluded.inline_names)
+                """)
+            let tracksAttachments = settings.options.maxAttachmentsPerComment != nil || settings.options.inlineImages == .attachments
             let refs = try db.cachedStatement(sql: "INSERT OR IGNORE INTO user_refs(id, part, example) VALUES (?, ?, ?)")
             let kb = try db.cachedStatement(sql: "INSERT OR IGNORE INTO kb(entity, id) VALUES (?, ?)")
             let assignees = try db.cachedStatement(sql: "INSERT INTO assignees(id, count, example) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET count = count + 1")
@@ -165,14 +177,14 @@ final class MapPlan {
                         try users.execute(arguments: [u.id, Cleaning.normalizeEmail(u.email), u.role.rawValue, u.active])
                     case .organizations:
                         guard let o = try? self.codec.decode(Organization.self, line) else { return }
-                        try orgs.execute(arguments: [o.id])
+                        try orgs.execute(arguments: [o.id, o.name])
                     case .groups:
                         guard let g = try? self.codec.decode(Group.self, line) else { return }
                         groupSeq += 1
                         try groups.execute(arguments: [g.id, g.name, groupSeq])
                     case .ticketFields:
                         guard let f = try? self.codec.decode(TicketField.self, line) else { return }
-                        try fields.execute(arguments: [f.id, f.title])
+                        try fields.execute(arguments: [f.id, f.title, String(decoding: line, as: UTF8.self)])
                     case .tickets:
                         guard let t = try? self.codec.decode(Ticket.self, line) else { return }
                         let example = "ticket \(t.id) in \(file)"
@@ -183,9 +195,14 @@ final class MapPlan {
                             try refs.execute(arguments: [id, part, example])
                         }
                         if let a = t.assigneeID { try assignees.execute(arguments: [a, example]) }
+                        for author in (t.events ?? []).compactMap(\.authorID) { try refs.execute(arguments: [author, part, example]) }
                     case .comments:
                         guard let c = try? self.codec.decode(Comment.self, line), let author = c.authorID else { return }
                         try refs.execute(arguments: [author, part, "comment \(c.id) of ticket \(c.ticketID) in \(file)"])
+                    case .attachments where tracksAttachments:
+                        guard let a = try? self.codec.decode(Attachment.self, line), a.parentType == .comment,
+                              self.attachmentSkipReason(a) == nil else { return }
+                        try commentAttachments.execute(arguments: [a.parentID, a.inline ? a.fileName : nil])
                     case .kbCategories, .kbSections:
                         guard let probe = try? JSONDecoder().decode(IDProbe.self, from: line) else { return }
                         try kb.execute(arguments: [entity.rawValue, probe.id])
@@ -203,6 +220,38 @@ final class MapPlan {
             try db.execute(sql: "INSERT INTO placeholders(id, part, example) SELECT id, part, example FROM user_refs WHERE id NOT IN (SELECT id FROM users)")
             try db.execute(sql: "INSERT OR IGNORE INTO placeholders_kept(id) SELECT id FROM placeholders")
             try resolveGroupsAndFields(db)
+            try resolveRules(db)
+        }
+    }
+
+    /// Why map.options leave an attachment out, or nil when it moves.
+    func attachmentSkipReason(_ attachment: Attachment) -> String? {
+        if settings.options.attachments == .none { return "map.options.attachments: none" }
+        if let limit = settings.options.maxAttachmentBytes, attachment.size > limit {
+            return "map.options.max_attachment_bytes: \(attachment.size) bytes is over \(limit)"
+        }
+        return nil
+    }
+
+    /// Builds the filters and the field converters from the first pass's findings.
+    private func resolveRules(_ db: Database) throws {
+        let file = context.configName
+        filter = try TicketFilter(
+            settings.filters, configFile: file,
+            groups: try Row.fetchAll(db, sql: "SELECT id, name FROM groups ORDER BY seq").map { ($0["id"], $0["name"]) },
+            organizations: try Row.fetchAll(db, sql: "SELECT id, coalesce(name, '') AS name FROM orgs ORDER BY id").map { ($0["id"], $0["name"]) },
+            users: { wanted in
+                try String.fetchAll(db, sql: "SELECT id FROM users WHERE id = ? OR email = ? ORDER BY id", arguments: [wanted, wanted.lowercased()])
+            },
+            fields: try Row.fetchAll(db, sql: "SELECT id, title FROM fields ORDER BY id").map { ($0["id"], $0["title"]) })
+        fieldRules = [:]
+        fieldTitles = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, title FROM fields").map { ($0["id"], $0["title"]) })
+        for row in try Row.fetchAll(db, sql: "SELECT id, title, definition FROM fields WHERE dropped = 0 ORDER BY id") {
+            let id: String = row["id"], title: String = row["title"]
+            guard let entry = settings.customFields.fields[title] ?? settings.customFields.fields[id], let target = entry,
+                  target.type != nil || !target.options.isEmpty || target.regexp != nil else { continue }
+            guard let text: String = row["definition"], let source = try? codec.decode(TicketField.self, Data(text.utf8)) else { continue }
+            fieldRules[id] = try FieldRule(source: source, target: target, configFile: file)
         }
     }
 
@@ -219,7 +268,7 @@ final class MapPlan {
             let key: String?
             let dropped: Bool
             if let entry = settings.customFields.fields[title] ?? settings.customFields.fields[id] {
-                key = entry
+                key = entry?.key
                 dropped = entry == nil
             } else {
                 switch settings.customFields.unlisted {
@@ -318,6 +367,7 @@ final class MapPlan {
                 }
             }
         }
+        for warning in filter?.unmatched ?? [] { reporter.warning("\(warning); the entry has no effect") }
         if !problems.isEmpty {
             throw FerryError.unmappedValues(report: """
                 \(configFile): the mapping does not cover the data; nothing was written.
@@ -356,12 +406,46 @@ final class MapPlan {
                 }
                 return [id, row["email"] ?? "", "\(row["count"] as Int)", becomes]
             })
-            section("map.custom_fields", [["ticket field", "id", "target key"]] + (try Row.fetchAll(db, sql: "SELECT id, title, key, dropped FROM fields ORDER BY id")).map { row in
-                [row["title"], row["id"], (row["dropped"] as Bool? ?? false) ? "dropped" : (row["key"] as String? ?? "")]
+            section("map.custom_fields (unconvertible values: \(settings.customFields.unconvertible.rawValue))",
+                    [["ticket field", "id", "target key", "conversion"]] + (try Row.fetchAll(db, sql: "SELECT id, title, key, dropped FROM fields ORDER BY id")).map { row in
+                let id: String = row["id"]
+                let conversion = fieldRules[id].map { rule in
+                    "to \(rule.targetType.rawValue)" + (rule.target.options.isEmpty ? "" : ", \(rule.target.options.count) option(s) mapped")
+                        + (rule.converter.patternText.map { ", must match \($0)" } ?? "")
+                } ?? ""
+                return [row["title"], id, (row["dropped"] as Bool? ?? false) ? "dropped" : (row["key"] as String? ?? ""), conversion]
             })
             let placeholders = try Int.fetchOne(db, sql: "SELECT count(*) FROM placeholders") ?? 0
             lines += ["", "users referenced but not in the export: \(placeholders) (map.missing_users: \(settings.missingUsers.rawValue))"]
         }
+        return lines
+    }
+
+    /// The plan's filter table: how many tickets and articles each filter
+    /// leaves out (a second read of the tickets and articles; nothing is written).
+    func filterLines(parts: [URL]) throws -> [String] {
+        guard let filter, !settings.filters.isEmpty else { return ["", "map.filters: none; every ticket and article moves"] }
+        var skipped: [String: (tickets: Int, articles: Int)] = [:]
+        var tickets = 0, articles = 0
+        for url in parts {
+            try context.openBundle(url).read(line: { member, line, _ in
+                switch EntityType(memberName: member) {
+                case .tickets?:
+                    guard let ticket = try? self.codec.decode(Ticket.self, line) else { return }
+                    tickets += 1
+                    if let why = filter.reason(for: ticket) { skipped[TicketFilter.filterName(why), default: (0, 0)].tickets += 1 }
+                case .kbArticles?:
+                    guard let article = try? self.codec.decode(KBArticle.self, line) else { return }
+                    articles += 1
+                    if let why = filter.reason(for: article) { skipped[TicketFilter.filterName(why), default: (0, 0)].articles += 1 }
+                default: return
+                }
+            })
+        }
+        let skippedTickets = skipped.values.reduce(0) { $0 + $1.tickets }, skippedArticles = skipped.values.reduce(0) { $0 + $1.articles }
+        var lines = ["", "map.filters: \(skippedTickets) of \(tickets) ticket(s) and \(skippedArticles) of \(articles) article(s) are skipped (with their comments and attachments)",
+                     TextTable.render([["filter", "tickets skipped", "articles skipped"]] + skipped.keys.sorted().map { [$0, "\(skipped[$0]!.tickets)", "\(skipped[$0]!.articles)"] })]
+        lines += filter.unmatched.map { "warning: \($0)" }
         return lines
     }
 
@@ -381,6 +465,74 @@ final class MapPlan {
 
     private struct IDProbe: Decodable { let id: String }
 
+    // MARK: options
+
+    /// map.options on one kept ticket: tag, subject, and the private notes that
+    /// carry what the target has no place for (unconvertible values, all custom
+    /// fields, ticket events). Notes are new comments with ids made from the
+    /// ticket's, so a replay writes the same ones again instead of new ones.
+    func applyOptions(_ ticket: inout Ticket, sourceFields: [CustomFieldValue], unconverted: [String], notes: inout [Comment], writer: BundleWriter,
+                      isPlaceholder: (String) throws -> Bool) throws {
+        let options = settings.options
+        func note(_ id: String, author: String?, at time: String?, _ lines: [String]) {
+            notes.append(Comment(id: id, sourceSystem: ticket.sourceSystem, ticketID: ticket.id, authorID: author, isPublic: false,
+                                 bodyPlain: lines.joined(separator: "\n"), createdAt: time))
+        }
+        if !unconverted.isEmpty {
+            note("ferry-fields-\(ticket.id)", author: defaultAgentID, at: ticket.createdAt,
+                 ["Custom field values the target field could not take (migrated by Ferry):"] + unconverted.map { "- \($0)" })
+        }
+        if options.customFieldsNote, !sourceFields.isEmpty {
+            note("ferry-custom-fields-\(ticket.id)", author: defaultAgentID, at: ticket.createdAt,
+                 ["Custom fields in \(sourceSystem) (migrated by Ferry):"] + sourceFields.map { value in
+                    "- \(fieldTitles[value.fieldID] ?? value.fieldID): \(value.value.scalarText ?? FieldConverter.show(value.value))"
+                 })
+        }
+        if let events = ticket.events {
+            switch options.ticketEvents {
+            case .note:
+                for event in events {
+                    var author = event.authorID
+                    if let id = author, settings.missingUsers == .reject, try isPlaceholder(id) { author = nil }
+                    note("ferry-event-\(ticket.id)-\(event.id)", author: author, at: event.createdAt,
+                         ["Ticket event in \(sourceSystem) at \(event.createdAt ?? "an unknown time") (migrated by Ferry):"] + event.changes.map { change in
+                            "- \(change.field): \(Self.describe(change.before)) → \(Self.describe(change.after))"
+                         })
+                }
+            case .drop:
+                try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "events", before: .int(Int64(events.count)), after: .null,
+                                              reason: "map.options.ticket_events: drop (\(events.count) event(s) not migrated)"))
+            }
+            ticket.events = nil
+        }
+        if let template = options.subjectTemplate {
+            ticket.subject = template.replacingOccurrences(of: "{id}", with: ticket.id).replacingOccurrences(of: "{subject}", with: ticket.subject)
+        }
+        if let tag = options.tagTickets, !ticket.tags.contains(tag) { ticket.tags.append(tag) }
+    }
+
+    static func describe(_ value: JSONValue?) -> String {
+        guard let value, value != .null else { return "(empty)" }
+        if case .array(let items) = value { return items.compactMap(\.scalarText).joined(separator: ", ") }
+        return value.scalarText ?? FieldConverter.show(value)
+    }
+
+    /// `<img ... src=".../name">` of the comment's own inline attachments ->
+    /// "[image: name]", for map.options.inline_images: attachments.
+    static func replacingInlineImages(_ html: String, fileNames: Set<String>) -> String {
+        guard let regex = try? NSRegularExpression(pattern: #"<img\b[^>]*\bsrc\s*=\s*"([^"]*)"[^>]*>"#, options: [.caseInsensitive]) else { return html }
+        var out = ""
+        var last = html.startIndex
+        for match in regex.matches(in: html, range: NSRange(html.startIndex..., in: html)) {
+            guard let whole = Range(match.range, in: html), let src = Range(match.range(at: 1), in: html) else { continue }
+            let name = String(html[src].split(separator: "/").last ?? "").removingPercentEncoding ?? ""
+            guard fileNames.contains(name) else { continue }
+            out += html[last..<whole.lowerBound] + "[image: \(name)]"
+            last = whole.upperBound
+        }
+        return out + html[last...]
+    }
+
     // MARK: pass 2
 
     func transform(partNumber: Int, reader: BundleReader, writer: BundleWriter, counts: inout StageCounts) throws {
@@ -392,6 +544,15 @@ final class MapPlan {
             let groupLookup = try db.cachedStatement(sql: "SELECT name, target, survivor FROM groups WHERE id = ?")
             let fieldLookup = try db.cachedStatement(sql: "SELECT key, dropped, title FROM fields WHERE id = ?")
             let kbLookup = try db.cachedStatement(sql: "SELECT 1 FROM kb WHERE entity = ? AND id = ?")
+            let refLookup = try db.cachedStatement(sql: "SELECT 1 FROM user_refs WHERE id = ?")
+            let assigneeLookup = try db.cachedStatement(sql: "SELECT 1 FROM assignees WHERE id = ?")
+            let attachmentLookup = try db.cachedStatement(sql: "SELECT kept, inline_names FROM comment_attachments WHERE id = ?")
+            let options = settings.options
+            // Left out by map.filters (their children follow them out), and the
+            // blobs this part's kept attachments need.
+            var skippedTickets = Set<String>(), skippedComments = Set<String>(), skippedArticles = Set<String>()
+            var neededBlobs = Set<String>()
+            var attachmentIndex: [String: Int] = [:]
             // Per part (a ticket and its children always share a part), so memory stays bounded.
             var keptTickets = Set<String>(), keptComments = Set<String>(), keptArticles = Set<String>()
             var rejectedTickets = Set<String>()
@@ -399,6 +560,16 @@ final class MapPlan {
             var placeholdersEmitted = false
 
             func isPlaceholder(_ id: String) throws -> Bool { try Row.fetchOne(placeholderLookup, arguments: [id]) != nil }
+
+            /// Whether a migrated record will point at this user: as requester, CC,
+            /// author, an assignee who keeps their tickets, or a target of map.agents.
+            func isReferenced(_ user: User) throws -> Bool {
+                if try Row.fetchOne(refLookup, arguments: [user.id]) != nil { return true }
+                if user.id == defaultAgentID || agentTargets.values.contains(user.id) { return true }
+                guard try Row.fetchOne(assigneeLookup, arguments: [user.id]) != nil else { return false }
+                if case .keep = resolveAssignee(id: user.id, email: Cleaning.normalizeEmail(user.email), role: user.role.rawValue, active: user.active) { return true }
+                return false
+            }
 
             /// Placeholders go into the part that first refers to them, before any ticket of it.
             func emitPlaceholders() throws {
@@ -470,6 +641,9 @@ final class MapPlan {
                             try writer.change(FieldChange(entity: .users, recordID: user.id, field: "organization_id", before: .string(org), after: .null, reason: "organization \(org) is not in the export"))
                             user.organizationID = nil
                         }
+                        if options.inactiveUsers == .skip, !user.active, try !isReferenced(user) {
+                            return .skip("map.options.inactive_users: skip (deactivated, and no migrated record refers to them)")
+                        }
                         return .keep
                     }
                 case .groups:
@@ -488,10 +662,19 @@ final class MapPlan {
                         let row = try Row.fetchOne(fieldLookup, arguments: [field.id])
                         if row?["dropped"] == true { return .skip("map.custom_fields drops \"\(field.title)\"") }
                         field.key = row?["key"] ?? MapPlan.slug(field.title)
+                        if !settings.customFields.createMissing {
+                            return .skip("map.custom_fields.create_missing is false: the target already has field \(field.key ?? "")")
+                        }
+                        fieldRules[field.id]?.apply(to: &field)
                         return .keep
                     }
                 case .tickets:
+                    var notes: [Comment] = []
                     try handle(Ticket.self, line, number, member) { ticket in
+                        if let why = filter?.reason(for: ticket) {
+                            skippedTickets.insert(ticket.id)
+                            return .skip(why)
+                        }
                         for (field, id) in [("requester_id", ticket.requesterID), ("submitter_id", ticket.submitterID)] {
                             if let reason = try missingUser(id, field) { rejectedTickets.insert(ticket.id); return .reject(reason) }
                         }
@@ -535,12 +718,42 @@ final class MapPlan {
                                 kept.append(value)
                             }
                         }
-                        ticket.customFields = kept
+                        let sourceFields = ticket.customFields
+                        var unconverted: [String] = []
+                        ticket.customFields = []
+                        for value in kept {
+                            guard let rule = fieldRules[value.fieldID] else { ticket.customFields.append(value); continue }
+                            switch rule.converter.convert(value.value) {
+                            case .converted(let converted):
+                                ticket.customFields.append(CustomFieldValue(fieldID: value.fieldID, value: converted))
+                            case .failure(let why):
+                                let title = rule.converter.fieldTitle
+                                if settings.customFields.unconvertible == .reject {
+                                    rejectedTickets.insert(ticket.id)
+                                    return .reject("custom_fields.\(value.fieldID) (\(title)): \(why) (target type \(rule.targetType.rawValue); map.custom_fields.unconvertible: reject)")
+                                }
+                                unconverted.append("\(title) (\(rule.target.key), \(rule.targetType.rawValue)): \(why)")
+                                try writer.change(FieldChange(entity: .tickets, recordID: ticket.id, field: "custom_fields.\(value.fieldID)", before: value.value, after: .null,
+                                                              reason: "cannot convert to \(rule.targetType.rawValue) (\(why)): moved to a private note"))
+                            }
+                        }
+                        try applyOptions(&ticket, sourceFields: sourceFields, unconverted: unconverted, notes: &notes, writer: writer,
+                                         isPlaceholder: isPlaceholder)
                         keptTickets.insert(ticket.id)
                         return .keep
                     }
+                    for note in notes {
+                        try writer.write(note)
+                        counts[.comments].created += 1
+                        counts[.comments].written += 1
+                    }
                 case .comments:
+                    var followUps: [Comment] = []
                     try handle(Comment.self, line, number, member) { comment in
+                        if skippedTickets.contains(comment.ticketID) {
+                            skippedComments.insert(comment.id)
+                            return .skip("its ticket \(comment.ticketID) is left out by map.filters")
+                        }
                         if rejectedTickets.contains(comment.ticketID) {
                             rejectedComments.insert(comment.id)
                             return .reject("its ticket \(comment.ticketID) was rejected")
@@ -551,7 +764,27 @@ final class MapPlan {
                         }
                         if let reason = try missingUser(comment.authorID, "author_id") { rejectedComments.insert(comment.id); return .reject(reason) }
                         keptComments.insert(comment.id)
+                        guard let row = try Row.fetchOne(attachmentLookup, arguments: [comment.id]) else { return .keep }
+                        if options.inlineImages == .attachments, let html = comment.bodyHTML, let names: String = row["inline_names"] {
+                            comment.bodyHTML = MapPlan.replacingInlineImages(html, fileNames: Set(names.split(separator: "\n").map(String.init)))
+                        }
+                        if let limit = options.maxAttachmentsPerComment, let count: Int = row["kept"], count > limit {
+                            for index in 1...((count - 1) / limit) {
+                                let id = "\(comment.id)-ferry-\(index + 1)"
+                                let first = index * limit + 1, last = min(count, (index + 1) * limit)
+                                followUps.append(Comment(id: id, sourceSystem: comment.sourceSystem, ticketID: comment.ticketID, authorID: comment.authorID,
+                                                         isPublic: comment.isPublic,
+                                                         bodyPlain: "Attachments \(first)–\(last) of \(count) of the comment above (the target takes at most \(limit) per comment).",
+                                                         createdAt: comment.createdAt))
+                                keptComments.insert(id)
+                            }
+                        }
                         return .keep
+                    }
+                    for comment in followUps {
+                        try writer.write(comment)
+                        counts[.comments].created += 1
+                        counts[.comments].written += 1
                     }
                 case .kbCategories: try handle(KBCategory.self, line, number, member) { _ in .keep }
                 case .kbSections:
@@ -565,6 +798,16 @@ final class MapPlan {
                     }
                 case .kbArticles:
                     try handle(KBArticle.self, line, number, member) { article in
+                        if let why = filter?.reason(for: article) {
+                            skippedArticles.insert(article.id)
+                            return .skip(why)
+                        }
+                        if !options.articleTranslations, !article.translations.isEmpty {
+                            try writer.change(FieldChange(entity: .kbArticles, recordID: article.id, field: "translations",
+                                                          before: .array(article.translations.map { .string($0.locale) }), after: .array([]),
+                                                          reason: "map.options.article_translations is false"))
+                            article.translations = []
+                        }
                         if try Row.fetchOne(kbLookup, arguments: [EntityType.kbSections.rawValue, article.sectionID]) == nil {
                             return .reject("its section \(article.sectionID) is not in the export")
                         }
@@ -575,18 +818,37 @@ final class MapPlan {
                 case .attachments:
                     try handle(Attachment.self, line, number, member) { attachment in
                         switch attachment.parentType {
+                        case .comment where skippedComments.contains(attachment.parentID):
+                            return .skip("its comment \(attachment.parentID) is left out by map.filters")
+                        case .article where skippedArticles.contains(attachment.parentID):
+                            return .skip("its article \(attachment.parentID) is left out by map.filters")
                         case .comment where !keptComments.contains(attachment.parentID):
                             return .reject(rejectedComments.contains(attachment.parentID)
                                 ? "its comment \(attachment.parentID) was rejected" : "its comment \(attachment.parentID) is not in the export")
                         case .article where !keptArticles.contains(attachment.parentID):
                             return .reject("its article \(attachment.parentID) was rejected or is not in the export")
                         default:
-                            return .keep
+                            break
                         }
+                        if let why = attachmentSkipReason(attachment) { return .skip(why) }
+                        if attachment.inline, options.inlineImages == .attachments { attachment.inline = false }
+                        if let limit = options.maxAttachmentsPerComment, attachment.parentType == .comment {
+                            let index = attachmentIndex[attachment.parentID, default: 0]
+                            attachmentIndex[attachment.parentID] = index + 1
+                            if index >= limit {
+                                let moved = "\(attachment.parentID)-ferry-\(index / limit + 1)"
+                                try writer.change(FieldChange(entity: .attachments, recordID: attachment.id, field: "parent_id", before: .string(attachment.parentID),
+                                                              after: .string(moved), reason: "map.options.max_attachments_per_comment: \(limit)"))
+                                attachment.parentID = moved
+                            }
+                        }
+                        neededBlobs.insert(attachment.sha256)
+                        return .keep
                     }
                 }
             }, blob: { blob in
-                try copyBlob(blob, into: writer)
+                // Blobs follow the records in a part; only kept attachments' bytes move on.
+                if neededBlobs.contains(blob.sha256) { try copyBlob(blob, into: writer) }
             })
             try emitPlaceholders()
         }

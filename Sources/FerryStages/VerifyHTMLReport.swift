@@ -38,6 +38,7 @@ struct VerifyHTMLReport {
         summary(&page)
         reasons(&page)
         differences(&page)
+        links(&page)
         tickets(&page)
         run(&page)
         page.append("""
@@ -140,6 +141,21 @@ struct VerifyHTMLReport {
             page.append("</ul></td></tr>\n")
         }
         page.append("</tbody>\n</table>\n</section>\n\n")
+    }
+
+    private func links(_ page: inout String) {
+        guard let links = document.unresolvedLinks else { return }
+        page.append("<section id=\"links\">\n<h2>Knowledge base links</h2>\n")
+        guard links.rows > 0 else {
+            page.append("<p class=\"empty\">Every link to the source's knowledge base was rewritten to the target's URL.</p>\n</section>\n\n")
+            return
+        }
+        page.append("<p class=\"note\">\(links.rows) link(s) point at knowledge base records that are not in the target, and were left as they are. Fix them by hand, or migrate the records they point at and load again.</p>\n")
+        page.append("<table class=\"differences\">\n<thead><tr><th scope=\"col\">in</th><th scope=\"col\">source id</th><th scope=\"col\">link</th><th scope=\"col\">points at</th></tr></thead>\n<tbody>\n")
+        for row in links.shown {
+            page.append("<tr><td>\(escape(row.entity))</td><td><code>\(escape(row.recordID))</code></td><td class=\"value\"><code>\(escape(row.url))</code></td><td>\(escape(row.linkedEntity)) <code>\(escape(row.linkedID))</code></td></tr>\n")
+        }
+        page.append("</tbody>\n</table>\n<p class=\"note\">All of them are in <code>\(escape(links.csv))</code>.</p>\n</section>\n\n")
     }
 
     private func differences(_ page: inout String) {

@@ -26,13 +26,15 @@ public struct VerifyReportDocument: Codable, Sendable {
     /// Failures and skips grouped by normalised reason, failed first, biggest first.
     public var reasons: [ReasonGroup]
     public var differences: DifferenceExcerpt
+    /// Links into the source's knowledge base that could not be rewritten (nil when target.kb_links is off).
+    public var unresolvedLinks: UnresolvedLinks?
     public var tickets: TicketSample
     public var run: RunFacts
     public var files: ReportFiles
 
     enum CodingKeys: String, CodingKey {
         case ferryVersion = "ferry_version", generatedAt = "generated_at", verdict, summary
-        case recordsOutsideDemo = "records_outside_demo", reasons, differences, tickets, run, files
+        case recordsOutsideDemo = "records_outside_demo", reasons, differences, unresolvedLinks = "unresolved_links", tickets, run, files
     }
 
     public static func verdict(for summary: VerifyReport) -> Verdict {
@@ -55,6 +57,26 @@ public struct DifferenceExcerpt: Codable, Sendable {
     public var rows: Int
     /// The first `DifferenceLog.shownLimit` of them, long values shortened.
     public var shown: [DifferenceRow]
+}
+
+/// A link in a migrated record to a knowledge base record the target does not have.
+public struct UnresolvedLink: Codable, Equatable, Sendable {
+    public var entity: String
+    public var recordID: String
+    public var url: String
+    public var linkedEntity: String
+    public var linkedID: String
+
+    enum CodingKeys: String, CodingKey {
+        case entity, recordID = "record_id", url, linkedEntity = "linked_entity", linkedID = "linked_id"
+    }
+}
+
+/// The unresolved links: the first ones, how many in all, and the CSV holding all.
+public struct UnresolvedLinks: Codable, Sendable {
+    public var rows: Int
+    public var shown: [UnresolvedLink]
+    public var csv: String
 }
 
 /// The tickets shown side by side and the rule that chose them.

@@ -31,10 +31,12 @@ public struct VerifyReport: Codable, Sendable {
     public var differencesCSV: String
     public var target: String
     public var verifiedAt: String
+    /// Links into the source's knowledge base left unresolved (nil when target.kb_links is off).
+    public var unresolvedLinks: Int?
 
     enum CodingKeys: String, CodingKey {
         case entities, differences, unattributedRejects = "unattributed_rejects", recordsCSV = "records_csv"
-        case differencesCSV = "differences_csv", target, verifiedAt = "verified_at"
+        case differencesCSV = "differences_csv", target, verifiedAt = "verified_at", unresolvedLinks = "unresolved_links"
     }
 
     public var reconciles: Bool { entities.values.allSatisfy(\.reconciles) }
@@ -139,7 +141,12 @@ public struct VerifyStage {
         }
 
         // Every mapped record against the target.
-        let comparer = RecordComparer(archive: archive)
+        var comparer = RecordComparer(archive: archive)
+        if let rewriter = try load.linkRewriter(archive), let knowledgeBase = archive as? HelpDeskArchive {
+            comparer.links = try KnowledgeBaseLinkCheck(rewriter: rewriter, resolve: LoadStage.resolver(knowledgeBase),
+                                                        inComments: context.config.target.kbLinks.inComments,
+                                                        csv: directory.url.appendingPathComponent("unresolved-links.csv"))
+        }
         var differenceCount = 0
         var checked = 0
         let total = mapCheckpoint.parts.reduce(0) { $0 + $1.records }
@@ -208,7 +215,9 @@ public struct VerifyStage {
             entities: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             differences: differenceCount, unattributedRejects: unattributed,
             recordsCSV: records.all.url.path, differencesCSV: differences.csv.url.path,
-            target: load.targetDescription, verifiedAt: Clock.nowISO8601())
+            target: load.targetDescription, verifiedAt: Clock.nowISO8601(),
+            unresolvedLinks: comparer.links?.csv.rows)
+        try comparer.links?.csv.finish()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         try DurableFile.write(try encoder.encode(report) + Data("\n".utf8), to: directory.url.appendingPathComponent("summary.json"))
@@ -219,6 +228,7 @@ public struct VerifyStage {
             verdict: VerifyReportDocument.verdict(for: report), summary: report, recordsOutsideDemo: outsideDemo,
             reasons: records.reasons.sorted,
             differences: DifferenceExcerpt(rows: differences.rows, shown: differences.shown),
+            unresolvedLinks: comparer.links.map { UnresolvedLinks(rows: $0.csv.rows, shown: $0.shown, csv: $0.csv.url.path) },
             tickets: TicketSample(
                 rule: TicketSampler.rule,
                 tickets: try sampler.compare(mapParts: mapParts, archive: archive, context: context), moreDiffering: sampler.moreDiffering),
@@ -236,6 +246,9 @@ public struct VerifyStage {
         summary.append("records: \(records.all.url.path) (\(records.all.rows) rows: "
                        + RecordStatus.allCases.map { "\(records.file($0).rows) in \($0.fileName)" }.joined(separator: ", ") + ")")
         summary.append("differences: \(differences.csv.url.path) (\(differences.rows) rows)")
+        if let links = comparer.links {
+            summary.append("knowledge base links: \(links.csv.rows == 0 ? "every link to the source's knowledge base points at the target" : "\(links.csv.rows) link(s) point at records not in the target: \(links.csv.url.path)")")
+        }
         summary.append("report: \(document.files.reportHTML)")
         return StageResult(stage: .verify, summary: summary, exitStatus: report.clean ? .ok : .differences)
     }
@@ -251,6 +264,8 @@ public struct FieldDifference: Equatable, Sendable {
 /// Compares one mapped record with what the target holds for its source id.
 struct RecordComparer {
     let archive: any TargetConnector
+    /// When target.kb_links is set: expected bodies get the load's link rewriting.
+    var links: KnowledgeBaseLinkCheck?
     let codec = RecordCodec()
     let json = CanonicalJSON()
     let decoder = JSONDecoder()
@@ -306,7 +321,8 @@ struct RecordComparer {
     }
 
     func compare<R: CanonicalRecord>(_ type: R.Type, _ line: Data) throws -> Outcome {
-        let expected = archive.comparable(try codec.decode(type, line))
+        var expected = archive.comparable(try codec.decode(type, line))
+        if let links { expected = try links.expect(expected) }
         var outcome = Outcome(sourceID: expected.id)
         outcome.targetID = try archive.targetID(R.entity, sourceID: expected.id)
         guard let actual = try archive.fetch(type, sourceID: expected.id) else {
@@ -321,5 +337,46 @@ struct RecordComparer {
             outcome.differences.append(FieldDifference(field: key, expected: left[key]?.display ?? "(absent)", actual: right[key]?.display ?? "(absent)"))
         }
         return outcome
+    }
+}
+
+/// Verify's side of knowledge base link rewriting: the expected article (and,
+/// with in_comments, comment) bodies are the mapped ones with links rewritten
+/// against the target, so a link the load missed shows as a difference; links
+/// that resolve to nothing are collected for the report.
+final class KnowledgeBaseLinkCheck {
+    let rewriter: KBLinkRewriter
+    let resolve: KBLinkRewriter.Resolve
+    let inComments: Bool
+    /// Every unresolved link, streamed; the first `shownLimit` also kept for the report.
+    let csv: CSVFile
+    private(set) var shown: [UnresolvedLink] = []
+    static let shownLimit = 200
+
+    init(rewriter: KBLinkRewriter, resolve: @escaping KBLinkRewriter.Resolve, inComments: Bool, csv url: URL) throws {
+        self.rewriter = rewriter; self.resolve = resolve; self.inComments = inComments
+        csv = try CSVFile(url: url, header: ["record_kind", "record_id", "url", "links_to_kind", "links_to_id"])
+    }
+
+    func expect<R: CanonicalRecord>(_ record: R) throws -> R {
+        if var article = record as? KBArticle {
+            try note(try rewriter.rewrite(&article, resolve: resolve), in: .kbArticles, article.id)
+            return article as! R
+        }
+        if inComments, var comment = record as? Comment, let html = comment.bodyHTML {
+            let result = try rewriter.rewrite(html, resolve: resolve)
+            comment.bodyHTML = result.html
+            try note(result.unresolved, in: .comments, comment.id)
+            return comment as! R
+        }
+        return record
+    }
+
+    private func note(_ links: [KBLinkRewriter.Link], in entity: EntityType, _ id: String) throws {
+        for link in links {
+            let row = UnresolvedLink(entity: entity.rawValue, recordID: id, url: link.url, linkedEntity: link.entity.rawValue, linkedID: link.sourceID)
+            try csv.append([row.entity, row.recordID, row.url, row.linkedEntity, row.linkedID])
+            if shown.count < Self.shownLimit { shown.append(row) }
+        }
     }
 }

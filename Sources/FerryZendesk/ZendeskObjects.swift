@@ -137,6 +137,8 @@ struct ZTicket: Decodable {
     let updated_at: String?
     let solved_at: String?
     let comments: [ZComment]?
+    /// Ticket audits (GET /api/v2/tickets/{id}/audits), embedded like comments.
+    let audits: [ZAudit]?
 }
 
 struct ZCategory: Decodable {
@@ -188,4 +190,19 @@ struct ZArticle: Decodable {
     let updated_at: String?
     let translations: [ZTranslation]?
     let attachments: [ZAttachment]?
+}
+
+/// A ticket audit; only its "Change" events are migrated (as ticket events).
+struct ZAudit: Decodable {
+    let id: ZendeskID
+    let author_id: ZendeskID?
+    let created_at: String?
+    let events: [ZAuditEvent]?
+}
+
+struct ZAuditEvent: Decodable {
+    let type: String
+    let field_name: String?
+    let value: JSONValue?
+    let previous_value: JSONValue?
 }

@@ -69,6 +69,15 @@ struct ZendeskRecordMapper {
     func ticket(_ t: ZTicket, context: LineContext) throws {
         let id = t.id.value
         let updated = try time(t.updated_at, "updated_at", id)
+        var events: [TicketEvent] = []
+        for (index, audit) in (t.audits ?? []).enumerated() {
+            let changes = (audit.events ?? []).filter { $0.type == "Change" && $0.field_name != nil }.map {
+                TicketEvent.Change(field: $0.field_name!, before: $0.previous_value, after: $0.value)
+            }
+            guard !changes.isEmpty else { continue }
+            events.append(TicketEvent(id: audit.id.value, authorID: audit.author_id?.value,
+                                      createdAt: try time(audit.created_at, "audits.\(index).created_at", id), changes: changes))
+        }
         let ticket = Ticket(
             id: id, sourceSystem: system, subject: t.subject ?? "", description: t.description,
             status: t.status, priority: t.priority, type: t.type, requesterID: t.requester_id?.value,
@@ -81,7 +90,7 @@ struct ZendeskRecordMapper {
             ccIDs: (t.email_cc_ids ?? t.collaborator_ids ?? []).map(\.value),
             followerIDs: (t.follower_ids ?? []).map(\.value), channel: t.via?.channel, externalID: t.external_id,
             createdAt: try time(t.created_at, "created_at", id), updatedAt: updated,
-            solvedAt: try time(t.solved_at, "solved_at", id))
+            solvedAt: try time(t.solved_at, "solved_at", id), events: events.isEmpty ? nil : events)
         // Comments are converted before anything is emitted, so a bad timestamp
         // rejects the whole ticket rather than leaving half of it.
         var comments: [(Comment, [ZAttachment])] = []

@@ -303,7 +303,7 @@ import Testing
         #expect(config.map.groups["Tier 1 Support"] == "Support")
         #expect(config.map.agents.defaultAgent == "olivia.bennett@support.acme.example")
         #expect(config.map.agents.reassignInactive)
-        #expect(config.map.customFields.fields["Order number"] == .some("order_number"))
+        #expect(config.map.customFields.fields["Order number"] == .some(FieldTarget(key: "order_number")))
         #expect(config.map.customFields.unlisted == .keep)
         #expect(config.map.missingUsers == .placeholder)
         #expect(config.target.type == "sqlite")

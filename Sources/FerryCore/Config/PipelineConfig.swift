@@ -49,9 +49,18 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         do {
             config = try YAMLDecoder().decode(PipelineConfig.self, from: text)
         } catch let error as DecodingError {
-            let reason: String
+            var reason: String
+            var hint = "fix that key; docs/pipeline-reference.md lists every key with an example"
             if case .dataCorrupted(let context) = error { reason = context.debugDescription } else { reason = error.reason }
-            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(reason)", hint: "fix that key; docs/pipeline-reference.md lists every key with an example")
+            // "Cannot initialize DeletionPolicy from invalid String value purge" -> the accepted values.
+            if let match = reason.range(of: #"^Cannot initialize (\w+) from invalid \w+ value (.*)$"#, options: .regularExpression) {
+                let words = reason[match].split(separator: " ")
+                let typeName = String(words[2])
+                reason = "\"\(words.dropFirst(7).joined(separator: " "))\" is not accepted"
+                if let accepted = acceptedValues[typeName] { hint = "the accepted values are: \(accepted.joined(separator: ", "))" }
+            }
+            let line = Self.line(of: error.fieldPath, in: text).map { " (line \($0))" } ?? ""
+            throw FerryError.config(file: url.path, detail: "\(error.fieldPath.isEmpty ? "(top level)" : error.fieldPath): \(reason)\(line)", hint: hint)
         } catch {
             throw FerryError.config(file: url.path, detail: "not valid YAML: \(error)", hint: "check indentation and quoting near the place named")
         }
@@ -69,12 +78,47 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "source": ["type", "path", "system", "rt"],
         "source.rt": RTSettings.keys,
         "dedupe": ["merge_users_by_email", "merge_organizations"],
-        "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users"],
+        "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users", "filters", "options"],
         "map.agents": ["default", "map", "reassign_inactive"],
-        "map.custom_fields": ["fields", "unlisted"],
-        "target": ["type", "path", "deletions", "encrypt_attachments", "rt"],
+        "map.custom_fields": ["fields", "unlisted", "unconvertible", "create_missing"],
+        "map.custom_fields.fields.*": FieldTarget.keyNames,
+        "map.filters": TicketFilters.keyNames,
+        "map.options": MigrationOptions.keyNames,
+        "target": ["type", "path", "deletions", "encrypt_attachments", "kb_links", "rt"],
+        "target.kb_links": ["url", "source_hosts", "in_comments"],
         "target.rt": RTSettings.keys,
     ]
+
+    /// The values each enumerated setting accepts, by Swift type name, for errors.
+    static let acceptedValues: [String: [String]] = [
+        "MissingUserPolicy": ["placeholder", "reject"],
+        "DeletionPolicy": ["keep", "mark", "delete"],
+        "Unlisted": ["keep", "drop", "error"],
+        "Unconvertible": ["note", "reject"],
+        "InlineImages": ["keep", "attachments"],
+        "AttachmentPolicy": ["all", "none"],
+        "EventPolicy": ["note", "drop"],
+        "InactiveUsers": ["keep", "skip"],
+        "FieldType": FieldType.allCases.map(\.rawValue),
+    ]
+
+    /// The line of a dotted key path in the YAML text, for error messages.
+    static func line(of path: String, in text: String) -> Int? {
+        guard !path.isEmpty, var node = try? Yams.compose(yaml: text) else { return nil }
+        var line: Int?
+        for component in path.split(separator: ".") {
+            if let mapping = node.mapping, let entry = mapping.first(where: { $0.key.string == String(component) }) {
+                line = entry.key.mark?.line
+                node = entry.value
+            } else if let sequence = node.sequence, let index = Int(component), sequence.indices.contains(index) {
+                node = sequence[index]
+                line = node.mark?.line
+            } else {
+                break
+            }
+        }
+        return line
+    }
 
     static func checkKeys(_ text: String, file: String) throws {
         let root: Node?
@@ -85,7 +129,14 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         }
         guard let root else { return }
         func walk(_ node: Node, _ path: String) throws {
-            guard let mapping = node.mapping, let allowed = knownKeys[path] else { return }
+            // "a.b.*" covers every user-named key under a.b (the entries of custom_fields.fields).
+            let wildcard = path.split(separator: ".").dropLast().joined(separator: ".") + ".*"
+            guard let mapping = node.mapping else { return }
+            guard let allowed = knownKeys[path] ?? knownKeys[wildcard] else {
+                // The user's own keys (statuses, field titles...): only what lies below them is checked.
+                for (key, value) in mapping { if let name = key.string { try walk(value, "\(path).\(name)") } }
+                return
+            }
             for (key, value) in mapping {
                 guard let name = key.string else { continue }
                 let childPath = path.isEmpty ? name : "\(path).\(name)"
@@ -121,6 +172,18 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         }
         if source.type == "rt" && source.rt == nil {
             throw FerryError.config(file: file, detail: "source.type: rt needs a source.rt section", hint: "at least source.rt.url; docs/connectors/rt.md")
+        }
+        if let url = target.kbLinks.url {
+            let lower = url.lowercased()
+            guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), url.contains("{id}") else {
+                throw FerryError.config(file: file, detail: "target.kb_links.url: \"\(url)\" must be an absolute http(s) URL holding {id}",
+                                        hint: "for example https://help.example.com/hc/{locale}/{kind}/{id} ({kind}: articles, sections or categories)")
+            }
+            let host = lower.split(separator: "/").dropFirst(1).first.map(String.init) ?? ""
+            guard !target.kbLinks.sourceHosts.map({ $0.lowercased() }).contains(host) else {
+                throw FerryError.config(file: file, detail: "target.kb_links.url: the host \(host) is also in target.kb_links.source_hosts",
+                                        hint: "a rewritten link must not look like a source link; use the target help center's host")
+            }
         }
         guard (1...19).contains(bundle.zstdLevel) else {
             throw FerryError.config(file: file, detail: "bundle.zstd_level: \(bundle.zstdLevel) is outside 1...19", hint: "3 is a good default")
@@ -233,6 +296,10 @@ public struct MapSettings: Codable, Equatable, Sendable {
     public var customFields: CustomFieldMapping
     /// What to do with a reference to a user who is not in the export.
     public var missingUsers: MissingUserPolicy
+    /// Which tickets and articles move.
+    public var filters: TicketFilters
+    /// Migration options (tags, subject template, attachments, notes...).
+    public var options: MigrationOptions
 
     public enum MissingUserPolicy: String, Codable, Sendable {
         /// Create an inactive placeholder end user "Unknown user <id>" and keep the reference.
@@ -241,13 +308,15 @@ public struct MapSettings: Codable, Equatable, Sendable {
         case reject
     }
 
-    public init(statuses: [String: String] = [:], priorities: [String: String] = [:], types: [String: String] = [:], agents: AgentMapping = .init(), groups: [String: String] = [:], customFields: CustomFieldMapping = .init(), missingUsers: MissingUserPolicy = .placeholder) {
+    public init(statuses: [String: String] = [:], priorities: [String: String] = [:], types: [String: String] = [:], agents: AgentMapping = .init(), groups: [String: String] = [:], customFields: CustomFieldMapping = .init(), missingUsers: MissingUserPolicy = .placeholder, filters: TicketFilters = .init(), options: MigrationOptions = .init()) {
         self.statuses = statuses; self.priorities = priorities; self.types = types; self.agents = agents
         self.groups = groups; self.customFields = customFields; self.missingUsers = missingUsers
+        self.filters = filters; self.options = options
     }
 
     enum CodingKeys: String, CodingKey {
         case statuses, priorities, types, agents, groups, customFields = "custom_fields", missingUsers = "missing_users"
+        case filters, options
     }
 
     public init(from decoder: Decoder) throws {
@@ -259,6 +328,8 @@ public struct MapSettings: Codable, Equatable, Sendable {
         groups = try c.decodeIfPresent([String: String].self, forKey: .groups) ?? [:]
         customFields = try c.decodeIfPresent(CustomFieldMapping.self, forKey: .customFields) ?? .init()
         missingUsers = try c.decodeIfPresent(MissingUserPolicy.self, forKey: .missingUsers) ?? .placeholder
+        filters = try c.decodeIfPresent(TicketFilters.self, forKey: .filters) ?? .init()
+        options = try c.decodeIfPresent(MigrationOptions.self, forKey: .options) ?? .init()
     }
 }
 
@@ -285,23 +356,34 @@ public struct AgentMapping: Codable, Equatable, Sendable {
 }
 
 public struct CustomFieldMapping: Codable, Equatable, Sendable {
-    /// Source field title (or ID) -> target field key. `~` (null) drops the field.
-    public var fields: [String: String?]
+    /// Source field title (or ID) -> target field (a key, or key with type,
+    /// options and regexp). `~` (null) drops the field.
+    public var fields: [String: FieldTarget?]
     /// Fields not listed: `keep` under a key made from their title, `drop`, or `error`.
     public var unlisted: Unlisted
+    /// A value that cannot be converted to its target field's type (or fails its
+    /// regexp, or names an option the target lacks): `note` moves it into a
+    /// private note on the ticket; `reject` rejects the ticket. Never dropped silently.
+    public var unconvertible: Unconvertible
+    /// Write the field definitions into the target (creating fields it lacks).
+    /// `false` when the target already has them: definitions are skipped, values still load.
+    public var createMissing: Bool
 
     public enum Unlisted: String, Codable, Sendable { case keep, drop, error }
+    public enum Unconvertible: String, Codable, Sendable { case note, reject }
 
-    public init(fields: [String: String?] = [:], unlisted: Unlisted = .keep) {
-        self.fields = fields; self.unlisted = unlisted
+    public init(fields: [String: FieldTarget?] = [:], unlisted: Unlisted = .keep, unconvertible: Unconvertible = .note, createMissing: Bool = true) {
+        self.fields = fields; self.unlisted = unlisted; self.unconvertible = unconvertible; self.createMissing = createMissing
     }
 
-    enum CodingKeys: String, CodingKey { case fields, unlisted }
+    enum CodingKeys: String, CodingKey { case fields, unlisted, unconvertible, createMissing = "create_missing" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        fields = try c.decodeIfPresent([String: String?].self, forKey: .fields) ?? [:]
+        fields = try c.decodeIfPresent([String: FieldTarget?].self, forKey: .fields) ?? [:]
         unlisted = try c.decodeIfPresent(Unlisted.self, forKey: .unlisted) ?? .keep
+        unconvertible = try c.decodeIfPresent(Unconvertible.self, forKey: .unconvertible) ?? .note
+        createMissing = try c.decodeIfPresent(Bool.self, forKey: .createMissing) ?? true
     }
 }
 
@@ -318,6 +400,8 @@ public struct TargetSettings: Codable, Equatable, Sendable {
     public var encryptAttachments: Bool
     /// `type: rt`: the Request Tracker to write (docs/connectors/rt.md).
     public var rt: RTSettings?
+    /// Rewriting links to the source's knowledge base into the target's URLs.
+    public var kbLinks: KBLinkSettings
 
     public enum DeletionPolicy: String, Codable, Sendable {
         /// Leave the target as it is; the load reports how many.
@@ -328,11 +412,12 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         case delete
     }
 
-    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false, rt: RTSettings? = nil) {
+    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false, kbLinks: KBLinkSettings = .init(), rt: RTSettings? = nil) {
         self.type = type; self.path = path; self.deletions = deletions; self.encryptAttachments = encryptAttachments; self.rt = rt
+        self.kbLinks = kbLinks
     }
 
-    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments", rt }
+    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments", kbLinks = "kb_links", rt }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -340,6 +425,7 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         path = try c.decodeIfPresent(String.self, forKey: .path)
         deletions = try c.decodeIfPresent(DeletionPolicy.self, forKey: .deletions) ?? .keep
         encryptAttachments = try c.decodeIfPresent(Bool.self, forKey: .encryptAttachments) ?? false
+        kbLinks = try c.decodeIfPresent(KBLinkSettings.self, forKey: .kbLinks) ?? .init()
         rt = try c.decodeIfPresent(RTSettings.self, forKey: .rt)
     }
 }
@@ -443,5 +529,29 @@ public struct RetentionSettings: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         days = try c.decodeIfPresent(Int.self, forKey: .days) ?? 5
         includeTarget = try c.decodeIfPresent(Bool.self, forKey: .includeTarget) ?? false
+    }
+}
+
+/// `target.kb_links`: links to the source's knowledge base, rewritten after the load.
+public struct KBLinkSettings: Codable, Equatable, Sendable {
+    /// The target's URL for a KB record: `{kind}` (articles, sections, categories),
+    /// `{id}` (its id in the target), `{locale}`. Absent: links are left as they are.
+    public var url: String?
+    /// Hosts whose /hc/ links are the source's, besides the hosts of the records' own URLs.
+    public var sourceHosts: [String]
+    /// Also rewrite links in ticket comments.
+    public var inComments: Bool
+
+    public init(url: String? = nil, sourceHosts: [String] = [], inComments: Bool = false) {
+        self.url = url; self.sourceHosts = sourceHosts; self.inComments = inComments
+    }
+
+    enum CodingKeys: String, CodingKey { case url, sourceHosts = "source_hosts", inComments = "in_comments" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        sourceHosts = try c.decodeIfPresent([String].self, forKey: .sourceHosts) ?? []
+        inComments = try c.decodeIfPresent(Bool.self, forKey: .inComments) ?? false
     }
 }

@@ -195,8 +195,14 @@ public struct Ticket: CanonicalRecord {
     public var createdAt: String?
     public var updatedAt: String?
     public var solvedAt: String?
+    /// What changed on the ticket and when (status, priority, assignee...), as
+    /// the source recorded it. Absent when the source has none; ferry-map turns
+    /// events into private notes or leaves them out (`map.options.ticket_events`),
+    /// so targets never see this key.
+    public var events: [TicketEvent]?
 
-    public init(id: String, sourceSystem: String, subject: String, description: String? = nil, status: String, priority: String? = nil, type: String? = nil, requesterID: String? = nil, submitterID: String? = nil, assigneeID: String? = nil, groupID: String? = nil, organizationID: String? = nil, tags: [String] = [], customFields: [CustomFieldValue] = [], ccIDs: [String] = [], followerIDs: [String] = [], channel: String? = nil, externalID: String? = nil, createdAt: String? = nil, updatedAt: String? = nil, solvedAt: String? = nil) {
+    public init(id: String, sourceSystem: String, subject: String, description: String? = nil, status: String, priority: String? = nil, type: String? = nil, requesterID: String? = nil, submitterID: String? = nil, assigneeID: String? = nil, groupID: String? = nil, organizationID: String? = nil, tags: [String] = [], customFields: [CustomFieldValue] = [], ccIDs: [String] = [], followerIDs: [String] = [], channel: String? = nil, externalID: String? = nil, createdAt: String? = nil, updatedAt: String? = nil, solvedAt: String? = nil, events: [TicketEvent]? = nil) {
+        self.events = events
         self.id = id; self.sourceSystem = sourceSystem; self.subject = subject; self.description = description
         self.status = status; self.priority = priority; self.type = type; self.requesterID = requesterID
         self.submitterID = submitterID; self.assigneeID = assigneeID; self.groupID = groupID
@@ -210,8 +216,33 @@ public struct Ticket: CanonicalRecord {
         case requesterID = "requester_id", submitterID = "submitter_id", assigneeID = "assignee_id"
         case groupID = "group_id", organizationID = "organization_id", tags, customFields = "custom_fields"
         case ccIDs = "cc_ids", followerIDs = "follower_ids", channel, externalID = "external_id"
-        case createdAt = "created_at", updatedAt = "updated_at", solvedAt = "solved_at"
+        case createdAt = "created_at", updatedAt = "updated_at", solvedAt = "solved_at", events
     }
+}
+
+/// One change event on a ticket (a Zendesk audit, an RT transaction): who changed what, when.
+public struct TicketEvent: Codable, Equatable, Sendable {
+    public var id: String
+    public var authorID: String?
+    public var createdAt: String?
+    public var changes: [Change]
+
+    public struct Change: Codable, Equatable, Sendable {
+        /// The ticket field that changed ("status", "priority", "assignee_id", a custom field id...).
+        public var field: String
+        public var before: JSONValue?
+        public var after: JSONValue?
+
+        public init(field: String, before: JSONValue?, after: JSONValue?) {
+            self.field = field; self.before = before; self.after = after
+        }
+    }
+
+    public init(id: String, authorID: String? = nil, createdAt: String? = nil, changes: [Change]) {
+        self.id = id; self.authorID = authorID; self.createdAt = createdAt; self.changes = changes
+    }
+
+    enum CodingKeys: String, CodingKey { case id, authorID = "author_id", createdAt = "created_at", changes }
 }
 
 public struct Comment: CanonicalRecord {
