@@ -241,6 +241,12 @@ struct MapOptionsConfigTests {
         }
     }
 
+    @Test func createMissingFalseIsRefusedForTheArchive() throws {
+        let folder = try TestFolder()
+        let url = try folder.write("c.yml", "version: 1\nmap:\n  custom_fields:\n    create_missing: false\n")
+        #expect(throws: FerryError.self) { try PipelineConfig.load(from: url) }
+    }
+
     @Test func fieldEntriesTakeAKeyOrAMapping() throws {
         let folder = try TestFolder()
         let url = try folder.write("f.yml", """

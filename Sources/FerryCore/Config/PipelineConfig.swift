@@ -173,6 +173,10 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         if source.type == "rt" && source.rt == nil {
             throw FerryError.config(file: file, detail: "source.type: rt needs a source.rt section", hint: "at least source.rt.url; docs/connectors/rt.md")
         }
+        if !map.customFields.createMissing, target.type == "sqlite" {
+            throw FerryError.config(file: file, detail: "map.custom_fields.create_missing: false, but the SQLite archive has no fields of its own",
+                                    hint: "keep it true for target.type sqlite (every value needs its field definition); false is for targets that already have the fields")
+        }
         if let url = target.kbLinks.url {
             let lower = url.lowercased()
             guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), url.contains("{id}") else {
