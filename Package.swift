@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libarchive, from the system (Debian: libarchive-dev). Bundles are tar (pax) + zstd.
@@ -53,11 +55,31 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        // HTTP for API connectors: bounded concurrency, timeouts, retries with jittered
+        // backoff (429, 5xx, connection errors; Retry-After), credentials never logged.
+        .target(
+            name: "FerryHTTP",
+            dependencies: [
+                "FerryCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // Request Tracker 5 over its REST2 API: target (load, verify) and source (extract).
+        .target(
+            name: "FerryRT",
+            dependencies: [
+                "FerryCore", "FerryHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // The five stages: extract, dedupe, map, load, verify.
         .target(
             name: "FerryStages",
             dependencies: [
-                "FerryCore", "FerryZendesk", "FerrySQLite",
+                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryRT",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -78,8 +100,11 @@ let package = Package(
         .testTarget(
             name: "FerryTests",
             dependencies: [
-                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryStages",
+                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryStages", "FerryHTTP", "FerryRT",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

@@ -3,56 +3,6 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// What `HelpDeskArchive.upsert` did with one record. The Int64 is the
-/// record's target id: its `id` in the entity's table.
-public enum LoadOutcome: Equatable, Sendable {
-    /// A new row was written.
-    case created(Int64)
-    /// The content hash changed: the row was rewritten in place (same id) and
-    /// its child rows and search row replaced.
-    case updated(Int64)
-    /// The content hash is the one already loaded: nothing was written.
-    case unchanged(Int64)
-    /// The record could not be loaded (a reference that does not resolve, for
-    /// one); the reason is also in `id_map.reason`. Nothing else was written.
-    case failed(String)
-
-    /// The target id, unless the record failed.
-    public var targetID: Int64? {
-        switch self {
-        case .created(let id), .updated(let id), .unchanged(let id): return id
-        case .failed: return nil
-        }
-    }
-}
-
-/// One row of `id_map`: where a source record went in the archive, and how.
-public struct IDMapEntry: Equatable, Sendable {
-    public enum Status: String, Sendable {
-        case loaded
-        case failed
-    }
-
-    public var entity: EntityType
-    public var sourceID: String
-    /// The row's id in the entity table. Nil for a record that failed before
-    /// it was ever loaded; kept when a later version of a loaded record fails,
-    /// so a fixed version updates the same row.
-    public var targetID: Int64?
-    /// The caller's SHA-256 of the record's canonical JSON, as last attempted.
-    public var contentHash: String?
-    public var status: Status
-    /// Why the record failed; nil when loaded.
-    public var reason: String?
-    /// When the entry last changed (ISO 8601, UTC).
-    public var updatedAt: String
-
-    public init(entity: EntityType, sourceID: String, targetID: Int64?, contentHash: String?, status: Status, reason: String?, updatedAt: String) {
-        self.entity = entity; self.sourceID = sourceID; self.targetID = targetID; self.contentHash = contentHash
-        self.status = status; self.reason = reason; self.updatedAt = updatedAt
-    }
-}
-
 /// Ferry's SQLite help desk archive: the default migration target, and what
 /// `ferry-verify` reads back.
 ///
@@ -70,9 +20,10 @@ public struct IDMapEntry: Equatable, Sendable {
 ///
 /// An archive is used from one thread at a time; calls from other threads wait
 /// their turn on the connection's queue.
-public final class HelpDeskArchive: Sendable {
+public final class HelpDeskArchive: TargetConnector, Sendable {
     /// The archive file.
     public let url: URL
+    public var location: String { url.path }
     private let path: String
     private let queue: DatabaseQueue
     /// Encrypt new attachment blobs with this passphrase (age format), when set.
@@ -352,15 +303,7 @@ public final class HelpDeskArchive: Sendable {
         }
     }
 
-    /// What became of a record the source no longer has.
-    public enum DeletionOutcome: Equatable, Sendable {
-        case deleted
-        case marked
-        /// Never loaded (or merged away): nothing to do.
-        case absent
-        /// Other records still refer to it, so it is kept and marked instead.
-        case stillReferenced(String)
-    }
+    public typealias DeletionOutcome = FerryCore.DeletionOutcome
 
     /// Removes a record (its row, child rows, search row and ID map entry), or
     /// marks it when `keepMarked` or when other records still refer to it.

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryRT
 import FerrySQLite
 import Foundation
 
@@ -25,12 +26,33 @@ public struct LoadStage {
             ?? context.stage(.load).url.appendingPathComponent("helpdesk.sqlite")
     }
 
-    public func openTarget() throws -> HelpDeskArchive {
+    /// Where the target is, for messages: the archive's path, or the RT server's URL.
+    public var targetDescription: String {
+        if context.config.target.type == "rt", let rt = context.config.target.rt { return "Request Tracker at \(rt.url)" }
+        return targetURL.path
+    }
+
+    /// The RT target's local state (its ID map), in the load folder unless target.rt.state says otherwise.
+    public var rtStateURL: URL {
+        context.config.target.rt?.state.map(context.resolve) ?? context.stage(.load).url.appendingPathComponent("rt-state.sqlite")
+    }
+
+    /// Opens the target `target.type` names: `sqlite` (the archive) or `rt` (Request Tracker 5).
+    public func openTarget() throws -> any TargetConnector {
         let settings = context.config.target
-        guard settings.type == "sqlite" else {
-            throw FerryError.config(file: context.configName, detail: "target.type: unknown target \"\(settings.type)\"", hint: "use sqlite (the connectors are listed in docs/connectors/)")
+        switch settings.type {
+        case "sqlite":
+            return try HelpDeskArchive(path: targetURL, encryption: context.encryption, encryptBlobs: settings.encryptAttachments)
+        case "rt":
+            guard let rt = settings.rt else {
+                throw FerryError.config(file: context.configName, detail: "target.type: rt needs a target.rt section", hint: "at least target.rt.url; docs/connectors/rt.md")
+            }
+            let reporter = self.reporter
+            return try RTTarget(settings: rt, stateURL: rtStateURL, credentialsFile: rt.credentialsFile.map(context.resolve),
+                                log: { reporter.warning($0) })
+        default:
+            throw FerryError.config(file: context.configName, detail: "target.type: unknown target \"\(settings.type)\"", hint: "use sqlite or rt (the connectors are listed in docs/connectors/)")
         }
-        return try HelpDeskArchive(path: targetURL, encryption: context.encryption, encryptBlobs: settings.encryptAttachments)
     }
 
     /// Loads every part not loaded yet; with `onlyFailed`, retries just the
@@ -130,7 +152,7 @@ public struct LoadStage {
     }
 
     /// Applies a delta's deletions, children before parents, as `target.deletions` says.
-    private func apply(_ deletions: [Deletion], archive: HelpDeskArchive, counts: inout StageCounts) throws {
+    private func apply(_ deletions: [Deletion], archive: any TargetConnector, counts: inout StageCounts) throws {
         guard !deletions.isEmpty else { return }
         let policy = context.config.target.deletions
         guard policy != .keep else {
@@ -148,7 +170,7 @@ public struct LoadStage {
         }
     }
 
-    private func retryFailed(archive: HelpDeskArchive, parts: [URL]) throws -> StageResult {
+    private func retryFailed(archive: any TargetConnector, parts: [URL]) throws -> StageResult {
         let failed = try archive.failedRecords()
         guard !failed.isEmpty else {
             return StageResult(stage: .load, summary: ["ferry-load --only-failed: no record failed last time; nothing to retry"])
@@ -181,10 +203,11 @@ public struct LoadStage {
 
     // MARK: knowledge base links
 
-    /// The rewriter for `target.kb_links`, or nil when no target URL is configured.
-    public func linkRewriter(_ archive: HelpDeskArchive) throws -> KBLinkRewriter? {
+    /// The rewriter for `target.kb_links`, or nil when no target URL is configured
+    /// or the target keeps no knowledge base (only the SQLite archive does today).
+    public func linkRewriter(_ target: any TargetConnector) throws -> KBLinkRewriter? {
         let settings = context.config.target.kbLinks
-        guard let template = settings.url else { return nil }
+        guard let template = settings.url, let archive = target as? HelpDeskArchive else { return nil }
         return KBLinkRewriter(template: template, sourceHosts: Set(settings.sourceHosts).union(try archive.knowledgeBaseHosts()))
     }
 
@@ -203,7 +226,13 @@ public struct LoadStage {
     /// rerun, a replay or a delta fixes whatever became resolvable since.
     /// Links whose record is not in the target stay as they are and are
     /// counted here; ferry-verify lists each with the record that holds it.
-    func rewriteKnowledgeBaseLinks(_ archive: HelpDeskArchive) throws {
+    func rewriteKnowledgeBaseLinks(_ target: any TargetConnector) throws {
+        guard let archive = target as? HelpDeskArchive else {
+            if context.config.target.kbLinks.url != nil {
+                reporter.warning("target.kb_links: the \(context.config.target.type) target keeps no knowledge base; links are left as they are")
+            }
+            return
+        }
         guard let rewriter = try linkRewriter(archive) else { return }
         let resolve = Self.resolver(archive)
         var unresolved = 0
@@ -245,17 +274,17 @@ public struct LoadStage {
         summary.append(counts.loadTable())
         let t = counts.total
         summary.append("\(counts.reconciles ? "reconciled" : "NOT RECONCILED (a bug: please report it)"): read \(t.read) = in target \(t.written) (inserted \(t.inserted), updated \(t.updated), unchanged \(t.unchanged)) + failed \(t.rejected)")
-        summary.append("target: \(targetURL.path)")
+        summary.append("target: \(targetDescription)")
         if t.rejected > 0 { summary.append("failed records are in the target's id_map with status 'failed' and their reason; fix the cause, then `ferry-load --only-failed`") }
         return StageResult(stage: .load, counts: counts, parts: parts, upToDate: upToDate, summary: summary,
                            exitStatus: StageResult.status(for: counts))
     }
 
-    private func load(_ entity: EntityType, _ line: Data, codec: RecordCodec, archive: HelpDeskArchive) throws -> LoadOutcome {
+    private func load(_ entity: EntityType, _ line: Data, codec: RecordCodec, archive: any TargetConnector) throws -> LoadOutcome {
         try load(entity.recordType, line, codec: codec, archive: archive)
     }
 
-    private func load<R: CanonicalRecord>(_ type: R.Type, _ line: Data, codec: RecordCodec, archive: HelpDeskArchive) throws -> LoadOutcome {
+    private func load<R: CanonicalRecord>(_ type: R.Type, _ line: Data, codec: RecordCodec, archive: any TargetConnector) throws -> LoadOutcome {
         try archive.upsert(codec.decode(type, line), contentHash: Hash.sha256(line))
     }
 }

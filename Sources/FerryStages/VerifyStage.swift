@@ -92,7 +92,7 @@ public struct VerifyStage {
         let (_, dedupeParts) = try context.stage(.dedupe).finishedOutput()
         let (mapCheckpoint, mapParts) = try context.stage(.map).finishedOutput()
         let load = LoadStage(context: context, reporter: reporter)
-        guard FileManager.default.fileExists(atPath: load.targetURL.path) else {
+        guard context.config.target.type != "sqlite" || FileManager.default.fileExists(atPath: load.targetURL.path) else {
             throw FerryError.missingInput(path: load.targetURL.path, hint: "run ferry-load (or `make load`) first")
         }
         let archive = try load.openTarget()
@@ -142,8 +142,8 @@ public struct VerifyStage {
 
         // Every mapped record against the target.
         var comparer = RecordComparer(archive: archive)
-        if let rewriter = try load.linkRewriter(archive) {
-            comparer.links = try KnowledgeBaseLinkCheck(rewriter: rewriter, resolve: LoadStage.resolver(archive),
+        if let rewriter = try load.linkRewriter(archive), let knowledgeBase = archive as? HelpDeskArchive {
+            comparer.links = try KnowledgeBaseLinkCheck(rewriter: rewriter, resolve: LoadStage.resolver(knowledgeBase),
                                                         inComments: context.config.target.kbLinks.inComments,
                                                         csv: directory.url.appendingPathComponent("unresolved-links.csv"))
         }
@@ -215,7 +215,7 @@ public struct VerifyStage {
             entities: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             differences: differenceCount, unattributedRejects: unattributed,
             recordsCSV: records.all.url.path, differencesCSV: differences.csv.url.path,
-            target: load.targetURL.path, verifiedAt: Clock.nowISO8601(),
+            target: load.targetDescription, verifiedAt: Clock.nowISO8601(),
             unresolvedLinks: comparer.links?.csv.rows)
         try comparer.links?.csv.finish()
         let encoder = JSONEncoder()
@@ -263,7 +263,7 @@ public struct FieldDifference: Equatable, Sendable {
 
 /// Compares one mapped record with what the target holds for its source id.
 struct RecordComparer {
-    let archive: HelpDeskArchive
+    let archive: any TargetConnector
     /// When target.kb_links is set: expected bodies get the load's link rewriting.
     var links: KnowledgeBaseLinkCheck?
     let codec = RecordCodec()
@@ -284,7 +284,7 @@ struct RecordComparer {
         /// attachment's comment's ticket), for the report's sample of
         /// differing tickets. An attachment's comment is looked up in the
         /// target: the map part's comments have gone by when its attachments come.
-        func owningTicket(_ archive: HelpDeskArchive) throws -> String? {
+        func owningTicket(_ archive: any TargetConnector) throws -> String? {
             if let ticketID { return ticketID }
             if let commentID { return try archive.fetch(Comment.self, sourceID: commentID)?.ticketID }
             return nil
@@ -321,7 +321,7 @@ struct RecordComparer {
     }
 
     func compare<R: CanonicalRecord>(_ type: R.Type, _ line: Data) throws -> Outcome {
-        var expected = try codec.decode(type, line)
+        var expected = archive.comparable(try codec.decode(type, line))
         if let links { expected = try links.expect(expected) }
         var outcome = Outcome(sourceID: expected.id)
         outcome.targetID = try archive.targetID(R.entity, sourceID: expected.id)

@@ -75,7 +75,7 @@ struct TicketSampler {
     static let rule = "The first \(firstCount) tickets in source order, the ticket of the first attachment, and tickets that differ, \(limit) at most."
 
     /// Pass 2: the picked tickets, in source order, each beside what the target holds.
-    func compare(mapParts: [URL], archive: HelpDeskArchive, context: PipelineContext) throws -> [TicketComparison] {
+    func compare(mapParts: [URL], archive: any TargetConnector, context: PipelineContext) throws -> [TicketComparison] {
         let codec = RecordCodec()
         let names = TargetNames(archive: archive)
         var result: [TicketComparison] = []
@@ -126,7 +126,7 @@ struct TicketSampler {
 
     private static func comparison(of source: Ticket, differs: Bool, comments: [Comment], commentTotal: Int,
                                    attachments: [FerryCore.Attachment], attachmentTotal: Int,
-                                   archive: HelpDeskArchive, names: TargetNames) throws -> TicketComparison {
+                                   archive: any TargetConnector, names: TargetNames) throws -> TicketComparison {
         let target = try archive.fetch(Ticket.self, sourceID: source.id)
         func row(_ field: String, _ value: (Ticket) throws -> String?) throws -> FieldComparison {
             let left = try value(source)
@@ -188,10 +188,10 @@ struct TicketSampler {
 /// the referenced users, groups and fields are themselves verified field by
 /// field, so the id is what this view compares.
 final class TargetNames {
-    private let archive: HelpDeskArchive
+    private let archive: any TargetConnector
     private var cache: [String: String] = [:]
 
-    init(archive: HelpDeskArchive) { self.archive = archive }
+    init(archive: any TargetConnector) { self.archive = archive }
 
     func person(_ id: String?) throws -> String? {
         try lookup("user", id) { id in

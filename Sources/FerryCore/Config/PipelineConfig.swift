@@ -75,7 +75,8 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target", "retention"],
         "retention": ["days", "include_target"],
         "bundle": ["part_records", "zstd_level", "encrypt", "passphrase_env", "passphrase_file", "scrypt_work_factor", "max_expansion"],
-        "source": ["type", "path", "system"],
+        "source": ["type", "path", "system", "rt"],
+        "source.rt": RTSettings.keys,
         "dedupe": ["merge_users_by_email", "merge_organizations"],
         "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users", "filters", "options"],
         "map.agents": ["default", "map", "reassign_inactive"],
@@ -83,8 +84,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "map.custom_fields.fields.*": FieldTarget.keyNames,
         "map.filters": TicketFilters.keyNames,
         "map.options": MigrationOptions.keyNames,
-        "target": ["type", "path", "deletions", "encrypt_attachments", "kb_links"],
+        "target": ["type", "path", "deletions", "encrypt_attachments", "kb_links", "rt"],
         "target.kb_links": ["url", "source_hosts", "in_comments"],
+        "target.rt": RTSettings.keys,
     ]
 
     /// The values each enumerated setting accepts, by Swift type name, for errors.
@@ -163,6 +165,14 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         guard bundle.maxExpansion >= 10 else {
             throw FerryError.config(file: file, detail: "bundle.max_expansion: \(bundle.maxExpansion) is below 10", hint: "NDJSON compresses 5 to 20 times; the default is 1000")
         }
+        try source.rt?.validate(file: file, section: "source")
+        try target.rt?.validate(file: file, section: "target")
+        if target.type == "rt" && target.rt == nil {
+            throw FerryError.config(file: file, detail: "target.type: rt needs a target.rt section", hint: "at least target.rt.url; docs/connectors/rt.md")
+        }
+        if source.type == "rt" && source.rt == nil {
+            throw FerryError.config(file: file, detail: "source.type: rt needs a source.rt section", hint: "at least source.rt.url; docs/connectors/rt.md")
+        }
         if !map.customFields.createMissing, target.type == "sqlite" {
             throw FerryError.config(file: file, detail: "map.custom_fields.create_missing: false, but the SQLite archive has no fields of its own",
                                     hint: "keep it true for target.type sqlite (every value needs its field definition); false is for targets that already have the fields")
@@ -240,9 +250,11 @@ public struct SourceSettings: Codable, Equatable, Sendable {
     public var path: String
     /// Name written into every record's source_system.
     public var system: String
+    /// `type: rt`: the Request Tracker to read (docs/connectors/rt.md).
+    public var rt: RTSettings?
 
-    public init(type: String = "zendesk-export", path: String = "samples/zendesk-export", system: String = "zendesk") {
-        self.type = type; self.path = path; self.system = system
+    public init(type: String = "zendesk-export", path: String = "samples/zendesk-export", system: String = "zendesk", rt: RTSettings? = nil) {
+        self.type = type; self.path = path; self.system = system; self.rt = rt
     }
 
     public init(from decoder: Decoder) throws {
@@ -250,6 +262,7 @@ public struct SourceSettings: Codable, Equatable, Sendable {
         type = try c.decodeIfPresent(String.self, forKey: .type) ?? "zendesk-export"
         path = try c.decodeIfPresent(String.self, forKey: .path) ?? "samples/zendesk-export"
         system = try c.decodeIfPresent(String.self, forKey: .system) ?? "zendesk"
+        rt = try c.decodeIfPresent(RTSettings.self, forKey: .rt)
     }
 }
 
@@ -389,6 +402,8 @@ public struct TargetSettings: Codable, Equatable, Sendable {
     public var deletions: DeletionPolicy
     /// Store attachment bytes in the SQLite archive encrypted (age format, the bundle passphrase).
     public var encryptAttachments: Bool
+    /// `type: rt`: the Request Tracker to write (docs/connectors/rt.md).
+    public var rt: RTSettings?
     /// Rewriting links to the source's knowledge base into the target's URLs.
     public var kbLinks: KBLinkSettings
 
@@ -401,12 +416,12 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         case delete
     }
 
-    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false, kbLinks: KBLinkSettings = .init()) {
-        self.type = type; self.path = path; self.deletions = deletions; self.encryptAttachments = encryptAttachments
+    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false, kbLinks: KBLinkSettings = .init(), rt: RTSettings? = nil) {
+        self.type = type; self.path = path; self.deletions = deletions; self.encryptAttachments = encryptAttachments; self.rt = rt
         self.kbLinks = kbLinks
     }
 
-    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments", kbLinks = "kb_links" }
+    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments", kbLinks = "kb_links", rt }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -415,6 +430,89 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         deletions = try c.decodeIfPresent(DeletionPolicy.self, forKey: .deletions) ?? .keep
         encryptAttachments = try c.decodeIfPresent(Bool.self, forKey: .encryptAttachments) ?? false
         kbLinks = try c.decodeIfPresent(KBLinkSettings.self, forKey: .kbLinks) ?? .init()
+        rt = try c.decodeIfPresent(RTSettings.self, forKey: .rt)
+    }
+}
+
+/// A Request Tracker 5 server reached through its REST2 API (`source.rt`, `target.rt`).
+/// Credentials never appear here: only where to find them.
+public struct RTSettings: Codable, Equatable, Sendable {
+    static let keys = ["url", "credentials_file", "user_env", "password_env", "token_env", "max_concurrency",
+                       "timeout_seconds", "retries", "default_queue", "organizations", "keep_ticket_ids", "query", "state"]
+
+    /// The server's base URL ("http://127.0.0.1:18080"); REST2 is at <url>/REST/2.0.
+    public var url: String
+    /// A file with `user=` and `password=` lines (or `token=`), relative to pipeline.yml.
+    public var credentialsFile: String?
+    /// Environment variables holding the user name, password or token (a token wins).
+    public var userEnv: String
+    public var passwordEnv: String
+    public var tokenEnv: String
+    /// Requests in flight at once.
+    public var maxConcurrency: Int
+    /// Seconds one request may take.
+    public var timeoutSeconds: Double
+    /// Attempts per request (429, 5xx, timeouts and connection errors are retried).
+    public var retries: Int
+    /// Target: the queue of tickets without a group.
+    public var defaultQueue: String
+    /// Target: where an organization goes: `user_attribute` (the user's Organization) or
+    /// `custom_field` (a user custom field named "Organization").
+    public var organizations: String
+    /// Target: give a ticket its source ID as its RT id when the ID is a number.
+    public var keepTicketIDs: Bool
+    /// Source: the TicketSQL query choosing the tickets to extract.
+    public var query: String
+    /// Target: the local ID map of the RT load (relative to pipeline.yml); default rt-state.sqlite in the load folder.
+    public var state: String?
+
+    public init(url: String = "http://127.0.0.1:18080", credentialsFile: String? = nil, userEnv: String = "FERRY_RT_USER",
+                passwordEnv: String = "FERRY_RT_PASSWORD", tokenEnv: String = "FERRY_RT_TOKEN", maxConcurrency: Int = 4,
+                timeoutSeconds: Double = 60, retries: Int = 6, defaultQueue: String = "General", organizations: String = "user_attribute",
+                keepTicketIDs: Bool = true, query: String = "id > 0", state: String? = nil) {
+        self.url = url; self.credentialsFile = credentialsFile; self.userEnv = userEnv; self.passwordEnv = passwordEnv
+        self.tokenEnv = tokenEnv; self.maxConcurrency = maxConcurrency; self.timeoutSeconds = timeoutSeconds; self.retries = retries
+        self.defaultQueue = defaultQueue; self.organizations = organizations; self.keepTicketIDs = keepTicketIDs
+        self.query = query; self.state = state
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case url, credentialsFile = "credentials_file", userEnv = "user_env", passwordEnv = "password_env", tokenEnv = "token_env"
+        case maxConcurrency = "max_concurrency", timeoutSeconds = "timeout_seconds", retries, defaultQueue = "default_queue"
+        case organizations, keepTicketIDs = "keep_ticket_ids", query, state
+    }
+
+    public init(from decoder: Decoder) throws {
+        let d = RTSettings()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decodeIfPresent(String.self, forKey: .url) ?? d.url
+        credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
+        userEnv = try c.decodeIfPresent(String.self, forKey: .userEnv) ?? d.userEnv
+        passwordEnv = try c.decodeIfPresent(String.self, forKey: .passwordEnv) ?? d.passwordEnv
+        tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv) ?? d.tokenEnv
+        maxConcurrency = try c.decodeIfPresent(Int.self, forKey: .maxConcurrency) ?? d.maxConcurrency
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? d.timeoutSeconds
+        retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? d.retries
+        defaultQueue = try c.decodeIfPresent(String.self, forKey: .defaultQueue) ?? d.defaultQueue
+        organizations = try c.decodeIfPresent(String.self, forKey: .organizations) ?? d.organizations
+        keepTicketIDs = try c.decodeIfPresent(Bool.self, forKey: .keepTicketIDs) ?? d.keepTicketIDs
+        query = try c.decodeIfPresent(String.self, forKey: .query) ?? d.query
+        state = try c.decodeIfPresent(String.self, forKey: .state)
+    }
+
+    func validate(file: String, section: String) throws {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+            throw FerryError.config(file: file, detail: "\(section).rt.url: \"\(url)\" is not an http(s) URL", hint: "for example http://127.0.0.1:18080")
+        }
+        guard (1...64).contains(maxConcurrency) else {
+            throw FerryError.config(file: file, detail: "\(section).rt.max_concurrency: \(maxConcurrency) is outside 1...64", hint: "4 is a good default")
+        }
+        guard timeoutSeconds > 0, (1...20).contains(retries) else {
+            throw FerryError.config(file: file, detail: "\(section).rt: timeout_seconds must be positive and retries within 1...20", hint: "the defaults are 60 and 6")
+        }
+        guard ["user_attribute", "custom_field"].contains(organizations) else {
+            throw FerryError.config(file: file, detail: "\(section).rt.organizations: \"\(organizations)\" is not user_attribute or custom_field", hint: "user_attribute writes the user's Organization; custom_field a user custom field \"Organization\"")
+        }
     }
 }
 

@@ -41,6 +41,12 @@ public enum FerryError: Error, CustomStringConvertible, Sendable {
     case badInput(file: String, line: Int?, detail: String)
     case io(path: String, detail: String)
     case locked(path: String, holder: String)
+    /// A remote system (a help desk's API) cannot be reached or keeps failing
+    /// after retries: temporary, run the stage again later (exit 75).
+    case unavailable(service: String, detail: String, hint: String)
+    /// A remote system refused a request in a way retrying will not fix
+    /// (wrong credentials, missing rights, a request it does not understand).
+    case remote(service: String, detail: String, hint: String)
     case internalError(String)
 
     public var exitStatus: ExitStatus {
@@ -49,7 +55,8 @@ public enum FerryError: Error, CustomStringConvertible, Sendable {
         case .missingInput: return .noInput
         case .badBundle, .badInput: return .dataError
         case .io: return .ioError
-        case .locked: return .tryAgainLater
+        case .locked, .unavailable: return .tryAgainLater
+        case .remote: return .usage
         case .internalError: return .software
         }
     }
@@ -73,6 +80,10 @@ public enum FerryError: Error, CustomStringConvertible, Sendable {
             return "\(path): \(detail)\n  what to do: check free disk space and permissions, then run the stage again; it resumes"
         case .locked(let path, let holder):
             return "\(path) is locked by another run (\(holder))\n  what to do: wait for it to finish, then try again"
+        case .unavailable(let service, let detail, let hint):
+            return "\(service) is unavailable: \(detail)\n  what to do: \(hint)"
+        case .remote(let service, let detail, let hint):
+            return "\(service) refused a request: \(detail)\n  what to do: \(hint)"
         case .internalError(let message):
             return "internal error: \(message)\n  please report this with the command you ran"
         }
