@@ -9,6 +9,7 @@
 #   make extract|dedupe|map|load|verify   run the pipeline up to that stage
 #   make demo         a demo migration of 20 random sample tickets and 20 articles (seeded)
 #   make delta        bring only what changed in the source since the last extract, through all stages
+#   make it-rt        install and start Request Tracker 5, migrate the samples into it and back out, verify both
 #   make kill-test    the kill-and-resume test with KILLS=200 kills per stage (make test runs 20)
 #   make plan         what ferry-map would do (every value and its target), writing nothing
 #   make purge        delete migration data once retention.days have passed since the last clean verify
@@ -213,3 +214,32 @@ fuzz: deps
 	done; \
 	if [ -n "$$failed" ]; then echo "== fuzz: found a problem in:$$failed (inputs kept in Tests/Fuzz/regressions/; make test runs them)"; exit 1; fi; \
 	echo "== fuzz: no crash in $(FUZZ_SECONDS)s per target"
+
+# Request Tracker 5 (docs/connectors/rt.md): scripts/rt-server.sh installs RT from Debian's
+# packages (root), starts it on 127.0.0.1:$(RT_PORT) with a fresh SQLite database, and
+# stops it by its PID. make it-rt migrates the sample export into it (pipeline-rt.yml) and
+# verifies it through REST2, then extracts it back out of RT into an SQLite archive
+# (pipeline-rt-back.yml) and verifies that too. RT is stopped at the end (KEEP_RT=1 keeps it).
+RT_PORT ?= 18080
+RT_DIR ?= .rt
+KEEP_RT ?= 0
+.PHONY: it-rt rt-start rt-stop
+rt-start:
+	FERRY_RT_PORT=$(RT_PORT) FERRY_RT_DIR=$(RT_DIR) scripts/rt-server.sh start
+
+rt-stop:
+	FERRY_RT_PORT=$(RT_PORT) FERRY_RT_DIR=$(RT_DIR) scripts/rt-server.sh stop
+
+it-rt: build
+	@FERRY_RT_PORT=$(RT_PORT) FERRY_RT_DIR=$(RT_DIR) scripts/rt-server.sh stop >/dev/null
+	FERRY_RT_PORT=$(RT_PORT) FERRY_RT_DIR=$(RT_DIR) scripts/rt-server.sh start
+	@# The sample export without help_center/ (RT articles are not built yet), and no old stages.
+	rm -rf $(RT_DIR)/export $(RT_DIR)/stages $(RT_DIR)/back
+	mkdir -p $(RT_DIR)/export && cp -R samples/zendesk-export/*.ndjson samples/zendesk-export/attachments $(RT_DIR)/export/
+	@status=0; \
+	$(MAKE) --no-print-directory verify CONFIG=pipeline-rt.yml STAGES=$(RT_DIR)/stages || status=$$?; \
+	if [ $$status -eq 0 ] && [ -f pipeline-rt-back.yml ]; then \
+	  $(MAKE) --no-print-directory verify CONFIG=pipeline-rt-back.yml STAGES=$(RT_DIR)/back/stages || status=$$?; fi; \
+	if [ "$(KEEP_RT)" != 1 ]; then FERRY_RT_PORT=$(RT_PORT) FERRY_RT_DIR=$(RT_DIR) scripts/rt-server.sh stop; fi; \
+	if [ $$status -eq 0 ]; then echo "== it-rt: the samples went into Request Tracker and back out into SQLite, both verified"; fi; \
+	exit $$status

@@ -75,6 +75,8 @@ Set($LogToSTDERR, 'warning');
 Set($DevelMode, 0);
 Set($RestrictReferrer, 0);
 Set($Timezone, 'UTC');
+# Every REST2 request checks the password: bcrypt's default cost (12) makes that ~0.3 s.
+Set($BcryptCost, 4);
 1;
 CFG
   then
@@ -93,6 +95,8 @@ Set($LogToSTDERR, 'warning');
 Set($DevelMode, 0);
 Set($RestrictReferrer, 0);
 Set($Timezone, 'UTC');
+# Every REST2 request checks the password: bcrypt's default cost (12) makes that ~0.3 s.
+Set($BcryptCost, 4);
 1;
 CFG
     say "wrote $SITE_CONFIG"
@@ -123,7 +127,13 @@ push @ACL, map { { GroupDomain => 'SystemInternal', GroupType => 'Everyone', Rig
 RIGHTS
   /usr/sbin/rt-setup-database-5 --action insert --skip-create --datafile "$DIR/rights.pl" >>"$DIR/setup.log" 2>&1 \
     || { cat "$DIR/setup.log" >&2; die "inserting the rights failed (log above)"; }
+  # No mail from an import: RT's scrips (notifications, auto-replies) are switched off,
+  # as they should be in any RT while a migration loads it.
+  perl -MDBI -e 'my $db = DBI->connect("dbi:SQLite:dbname=$ARGV[0]", "", "", { RaiseError => 1 }); $db->do("UPDATE Scrips SET Disabled = 1");' "$FERRY_RT_DB" \
+    || die "switching off RT's scrips failed"
   chmod 0666 "$FERRY_RT_DB" 2>/dev/null || true
+  # RT's initial root password, for pipeline-rt.yml's credentials_file (never in pipeline.yml itself).
+  (umask 077; printf 'user=root\npassword=password\n' > "$DIR/credentials")
   say "starting rt-server on 127.0.0.1:$PORT (log: $DIR/rt.log)"
   setsid "$RT_SERVER" --host 127.0.0.1 --port "$PORT" --max-workers 2 >"$DIR/rt.log" 2>&1 < /dev/null &
   echo $! > "$DIR/rt.pid"

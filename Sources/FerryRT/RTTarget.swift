@@ -242,8 +242,10 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         let name = field.key ?? field.title
         let (type, multiple) = Self.rtType(field.type)
         // The canonical type rides in EntryHint (RT has no integer, decimal or checkbox fields).
-        let body: JSONObject = ["Description": field.description ?? "", "Pattern": field.regexp ?? "", "EntryHint": "ferry:\(field.type.rawValue)",
-                                "Disabled": field.active ? 0 : 1]
+        // An inactive field stays enabled: a disabled RT custom field takes no values, and
+        // tickets still have them. "inactive" in the hint says so (docs/connectors/rt.md).
+        let body: JSONObject = ["Description": field.description ?? "", "Pattern": field.regexp ?? "",
+                                "EntryHint": "ferry:\(field.type.rawValue)" + (field.active ? "" : ",inactive"), "Disabled": 0]
         let id: Int64
         if let known = existing?.targetID { id = known } else { id = try customField(name, multiple: multiple, type: type, extra: body) }
         var update = body
@@ -333,8 +335,20 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         if let created = RTClient.rtTime(ticket.createdAt) { body["Created"] = created }
         if let creator = try refer(.users, ticket.submitterID, "submitter")?.targetID { body["Creator"] = creator }
         if let resolved = RTClient.rtTime(ticket.solvedAt) { body["Resolved"] = resolved }
-        let reply = try check(try rt.request("POST", "/ticket", body: body), "ticket \(ticket.id)")
+        var reply = try rt.request("POST", "/ticket", body: body)
+        // RT's lifecycles allow only some statuses on create (default: new, open, resolved,
+        // rejected): create it open, then move it to its status.
+        var later: String?
+        if reply.status == 400, reply.message.contains("can not have status") {
+            later = ticket.status
+            body["Status"] = "open"
+            reply = try rt.request("POST", "/ticket", body: body)
+        }
+        _ = try check(reply, "ticket \(ticket.id)")
         guard let id = RTClient.id(reply.object?["id"]) else { throw rt.unexpected("POST", "/ticket", reply) }
+        if let later {
+            _ = try check(try rt.request("PUT", "/ticket/\(id)", body: ["Status": later]), "status \(later) of ticket \(ticket.id)")
+        }
         return (id, nil)
     }
 
@@ -407,6 +421,13 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         return text + "]"
     }
 
+    /// RT 5.0.3 fails (HTTP 500, "Wide character") on a file name that is not ASCII in a
+    /// JSON upload; an RFC 2047 encoded word is decoded by RT and stored as the UTF-8 name.
+    static func headerSafe(_ name: String) -> String {
+        guard name.unicodeScalars.contains(where: { !$0.isASCII }) else { return name }
+        return "=?UTF-8?B?" + Data(name.utf8).base64EncodedString() + "?="
+    }
+
     static func escapeHTML(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
@@ -438,7 +459,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
                     guard let bytes = FileManager.default.contents(atPath: file.path) else {
                         throw FerryError.internalError("attachment \(attachment.id): its bytes (blob \(attachment.sha256)) were not in the part")
                     }
-                    files.append(["FileName": attachment.fileName, "FileType": attachment.contentType ?? "application/octet-stream",
+                    files.append(["FileName": Self.headerSafe(attachment.fileName), "FileType": attachment.contentType ?? "application/octet-stream",
                                   "FileContent": bytes.base64EncodedString()])
                 }
                 try state.setPending(.comments, comment.id, hash: item.hash, targetID: nil)
@@ -446,7 +467,11 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
                 if !files.isEmpty { body["Attachments"] = files }
                 let reply = try rt.request("POST", "/ticket/\(item.ticket)/\(comment.isPublic ? "correspond" : "comment")", body: body)
                 guard reply.ok else { throw rt.unexpected("POST", "/ticket/\(item.ticket)/\(comment.isPublic ? "correspond" : "comment")", reply) }
-                transaction = try findComment(comment.id, ticket: item.ticket)
+                // REST2 does not say which transaction it made. The load holds the stage lock, so
+                // it is the ticket's newest; one with files is read back to map them (and checked),
+                // one without is taken as it is (verify compares its header with the comment).
+                transaction = item.attachments.isEmpty ? try commentTransactions(ticket: item.ticket, newestOnly: true).first
+                                                       : try findComment(comment.id, ticket: item.ticket)
             }
             guard let transaction else {
                 throw FerryError.remote(service: rt.service, detail: "comment \(comment.id) was posted to ticket \(item.ticket) but cannot be found in its history",
@@ -471,9 +496,14 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
     }
 
     /// Correspondence and comments of a ticket, oldest first.
-    func commentTransactions(ticket: Int64) throws -> [Int64] {
+    func commentTransactions(ticket: Int64, newestOnly: Bool = false) throws -> [Int64] {
         let query: [JSONObject] = [["field": "ObjectType", "value": "RT::Ticket"], ["field": "ObjectId", "value": ticket],
                                    ["field": "Type", "operator": "IN", "value": ["Correspond", "Comment"]]]
+        if newestOnly {
+            let reply = try rt.request("POST", "/transactions", query: [("orderby", "id"), ("order", "DESC"), ("per_page", "1")], body: query)
+            guard reply.ok else { throw rt.unexpected("POST", "/transactions", reply) }
+            return (reply.object?["items"] as? [JSONObject] ?? []).compactMap { RTClient.id($0["id"]) }
+        }
         return try rt.all("POST", "/transactions", query: [("orderby", "id"), ("order", "ASC")], body: query).compactMap { RTClient.id($0["id"]) }
     }
 
@@ -629,18 +659,24 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         guard let id = entry.targetID, let field = try rt.get("/customfield/\(id)") else { return nil }
         let name = field["Name"] as? String ?? ""
         let hint = field["EntryHint"] as? String ?? ""
-        let type = hint.hasPrefix("ferry:") ? FieldType(rawValue: String(hint.dropFirst(6))) ?? .text : .text
+        let hintParts = hint.hasPrefix("ferry:") ? hint.dropFirst(6).split(separator: ",").map(String.init) : []
+        let type = hintParts.first.flatMap { FieldType(rawValue: $0) } ?? .text
         var options: [FieldOption] = []
         if field["Type"] as? String == "Select" {
-            options = try rt.all("GET", "/customfield/\(id)/values", fields: ["Name", "Description", "SortOrder"]).compactMap { value in
-                guard let name = value["name"] as? String ?? value["Name"] as? String else { return nil }
-                return FieldOption(name: value["description"] as? String ?? value["Description"] as? String ?? name, value: name)
+            // The collection lists names only; each value's Description (the option's label) needs a read.
+            let values = try rt.all("GET", "/customfield/\(id)/values").compactMap { RTClient.id($0["id"]) }
+            var sorted: [(Int, FieldOption)] = []
+            for valueID in values {
+                guard let value = try rt.get("/customfield/\(id)/value/\(valueID)"), let name = value["Name"] as? String else { continue }
+                let label = (value["Description"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? name
+                sorted.append((Int("\(value["SortOrder"] ?? 0)") ?? 0, FieldOption(name: label, value: name)))
             }
+            options = sorted.sorted { $0.0 < $1.0 }.map { $0.1 }
         }
         let pattern = (field["Pattern"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         let description = (field["Description"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         return TicketField(id: sourceID, sourceSystem: system, key: name, title: name, type: type, description: description,
-                           active: "\(field["Disabled"] ?? 0)" != "1", regexp: pattern, options: options)
+                           active: "\(field["Disabled"] ?? 0)" != "1" && !hintParts.contains("inactive"), regexp: pattern, options: options)
     }
 
     /// A custom field value back in canonical form, by the field's type.
@@ -650,7 +686,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         switch type {
         case .checkbox: return .bool(value == "true" || value == "1")
         case .integer: return Int64(value).map { .int($0) } ?? .string(value)
-        case .decimal: return Double(value).map { .double($0) } ?? .string(value)
+        case .decimal: return .string(value)   // as written: "472.90" stays "472.90"
         default: return .string(value)
         }
     }
@@ -735,7 +771,11 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
             ticket.tags = ticket.tags.sorted(); ticket.ccIDs = ticket.ccIDs.sorted(); ticket.followerIDs = ticket.followerIDs.sorted()
             if ticket.type?.isEmpty == true { ticket.type = nil }
             if ticket.channel?.isEmpty == true { ticket.channel = nil }
-            ticket.customFields = ticket.customFields.filter { Self.rtValue($0.value) != nil }.sorted { $0.fieldID < $1.fieldID }
+            // RT holds text: a decimal comes back as written ("472.90"), so a number is compared as its text.
+            ticket.customFields = ticket.customFields.filter { Self.rtValue($0.value) != nil }.map { value in
+                guard case .double(let number) = value.value else { return value }
+                return CustomFieldValue(fieldID: value.fieldID, value: .string("\(number)"))
+            }.sorted { $0.fieldID < $1.fieldID }
             return ticket as! R
         case var comment as Comment:
             if comment.bodyHTML != nil { comment.bodyPlain = "" }

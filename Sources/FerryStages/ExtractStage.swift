@@ -1,4 +1,5 @@
 import FerryCore
+import FerryRT
 import FerryZendesk
 import Foundation
 
@@ -36,8 +37,15 @@ public struct ExtractStage {
         switch settings.type {
         case "zendesk-export":
             return ZendeskExportSource(root: context.resolve(settings.path), system: settings.system)
+        case "rt":
+            guard let rt = settings.rt else {
+                throw FerryError.config(file: context.configName, detail: "source.type: rt needs a source.rt section", hint: "at least source.rt.url; docs/connectors/rt.md")
+            }
+            let reporter = self.reporter
+            return try RTSource(settings: rt, system: settings.system, credentialsFile: rt.credentialsFile.map(context.resolve),
+                                scratch: context.stage(.extract).url.appendingPathComponent(".work-rt"), log: { reporter.warning($0) })
         default:
-            throw FerryError.config(file: context.configName, detail: "source.type: unknown source \"\(settings.type)\"", hint: "use zendesk-export (the connectors are listed in docs/connectors/)")
+            throw FerryError.config(file: context.configName, detail: "source.type: unknown source \"\(settings.type)\"", hint: "use zendesk-export or rt (the connectors are listed in docs/connectors/)")
         }
     }
 
