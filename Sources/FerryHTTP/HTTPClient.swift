@@ -314,12 +314,13 @@ public final class APIClient: Sendable {
                                      hint: "check that the server runs and answers (and the URL in pipeline.yml), then run the stage again; it resumes")
     }
 
-    /// `send`, for synchronous callers (the stages). Must not be called from
-    /// a task on Swift's cooperative pool.
+    /// `send`, for synchronous callers (the stages). The request runs on
+    /// `BlockingBridgeExecutor`, not on Swift's cooperative pool, so a caller
+    /// that is itself on the pool (a test, a task) cannot starve it.
     public func sendBlocking(_ request: HTTPRequestSpec) throws -> HTTPResponseData {
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
-        Task.detached { [self] in
+        Task.detached(executorPreference: BlockingBridgeExecutor.shared) { [self] in
             do { box.set(.success(try await self.send(request))) } catch { box.set(.failure(error)) }
             done.signal()
         }
@@ -333,7 +334,7 @@ public final class APIClient: Sendable {
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
         let width = settings.maxConcurrency
-        Task.detached {
+        Task.detached(executorPreference: BlockingBridgeExecutor.shared) {
             do {
                 let results = try await withThrowingTaskGroup(of: (Int, U).self) { group in
                     var results = [U?](repeating: nil, count: items.count)
@@ -359,6 +360,23 @@ public final class APIClient: Sendable {
         }
         done.wait()
         return try box.get() as! [U]
+    }
+}
+
+/// Where the blocking wrappers run their async work: threads of a dispatch
+/// queue, outside Swift's cooperative pool. A synchronous caller blocks its
+/// thread until the work is done; when that thread belongs to the pool (a
+/// synchronous test, code called from a task) and the work ran on the pool
+/// too, a 2-core machine's two pool threads could all end up waiting for work
+/// that has no thread left to run on. Child tasks inherit the preference.
+final class BlockingBridgeExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = BlockingBridgeExecutor()
+    private let queue = DispatchQueue(label: "ferry.http.blocking-bridge", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }
 
