@@ -325,7 +325,11 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         let wanted = settings.keepTicketIDs ? Int64(ticket.id).flatMap { $0 > 0 ? $0 : nil } : nil
         // A create that a crash interrupted: look for it before creating again.
         if existing?.status == "pending" || wanted != nil {
-            if let id = try findTicket(marker: marker, id: wanted) { return (id, nil) }
+            if let id = try findTicket(marker: marker, id: wanted) {
+                // Created before a crash, perhaps not yet moved to its status: bring it up to date.
+                _ = try check(try rt.request("PUT", "/ticket/\(id)", body: body), "ticket \(ticket.id)")
+                return (id, nil)
+            }
         }
         if let wanted, try rt.get("/ticket/\(wanted)") != nil {
             throw Failure(reason: "RT already has a ticket \(wanted) that Ferry did not create; set target.rt.keep_ticket_ids: false to let RT number the tickets")
