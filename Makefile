@@ -133,6 +133,8 @@ browser-deps:
 
 test: deps browser-deps
 	$(SWIFT) build --build-tests
+	@if reason=$$(bash scripts/rt-server.sh can-run 2>&1); then echo "== RT integration tests will run (Request Tracker 5 is installed or installable; FERRY_SKIP_RT=1 skips them)"; \
+	else echo "== RT integration tests will be SKIPPED: $$reason"; fi
 	$(SWIFT) test --skip-build
 
 clean:

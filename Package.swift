@@ -102,9 +102,6 @@ let package = Package(
             dependencies: [
                 "FerryCore", "FerryZendesk", "FerrySQLite", "FerryStages", "FerryHTTP", "FerryRT",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

@@ -28,7 +28,8 @@ die() { echo "rt-server: error: $*" >&2; exit "${2:-1}"; }
 installed() { [ -x "$RT_SERVER" ] && dpkg -s request-tracker5 rt5-db-sqlite >/dev/null 2>&1; }
 
 can_run() {
-  if installed; then return 0; fi
+  if installed && { [ "$(id -u)" = 0 ] || [ -f "$SITE_CONFIG" ]; }; then return 0; fi
+  if installed; then echo "Request Tracker 5 is installed but not configured for Ferry, which needs root once: sudo $0 install"; return 1; fi
   if [ "$(id -u)" != 0 ]; then echo "Request Tracker 5 is not installed and installing it needs root (sudo $0 install)"; return 1; fi
   command -v apt-get >/dev/null || { echo "no apt-get here: Request Tracker 5 is installed from Debian's packages"; return 1; }
   if ! apt-cache show request-tracker5 >/dev/null 2>&1; then

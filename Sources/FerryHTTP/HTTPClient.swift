@@ -328,34 +328,36 @@ public final class APIClient: Sendable {
         return try box.get() as! HTTPResponseData
     }
 
-    /// Runs `body` for every element with at most `settings.maxConcurrency`
-    /// at once, from a synchronous caller; results in input order.
+    /// Runs `body` for every element, at most `settings.maxConcurrency` at once; results in input order.
+    public func map<T: Sendable, U: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> U) async throws -> [U] {
+        let width = settings.maxConcurrency
+        return try await withThrowingTaskGroup(of: (Int, U).self) { group in
+            var results = [U?](repeating: nil, count: items.count)
+            var next = 0
+            while next < items.count && next < width {
+                let index = next, item = items[index]
+                group.addTask { (index, try await body(item)) }
+                next += 1
+            }
+            while let (index, value) = try await group.next() {
+                results[index] = value
+                if next < items.count {
+                    let index = next, item = items[index]
+                    group.addTask { (index, try await body(item)) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
+    }
+
+    /// `map`, for synchronous callers (the stages); like `sendBlocking`, never
+    /// from a task on Swift's cooperative pool (it would wait for a thread it holds).
     public func mapBlocking<T: Sendable, U: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> U) throws -> [U] {
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
-        let width = settings.maxConcurrency
-        Task.detached(executorPreference: BlockingBridgeExecutor.shared) {
-            do {
-                let results = try await withThrowingTaskGroup(of: (Int, U).self) { group in
-                    var results = [U?](repeating: nil, count: items.count)
-                    var next = 0
-                    while next < items.count && next < width {
-                        let index = next, item = items[index]
-                        group.addTask { (index, try await body(item)) }
-                        next += 1
-                    }
-                    while let (index, value) = try await group.next() {
-                        results[index] = value
-                        if next < items.count {
-                            let index = next, item = items[index]
-                            group.addTask { (index, try await body(item)) }
-                            next += 1
-                        }
-                    }
-                    return results.map { $0! }
-                }
-                box.set(.success(results))
-            } catch { box.set(.failure(error)) }
+        Task.detached(executorPreference: BlockingBridgeExecutor.shared) { [self] in
+            do { box.set(.success(try await self.map(items, body))) } catch { box.set(.failure(error)) }
             done.signal()
         }
         done.wait()

@@ -127,6 +127,12 @@ public final class RTClient: @unchecked Sendable {
         return nil
     }
 
+    /// A custom field's values as text. RT answers an update that set "" with a null
+    /// value ([null]); null and empty values mean none.
+    public static func values(_ value: Any?) -> [String] {
+        (value as? [Any] ?? []).compactMap { $0 is NSNull ? nil : "\($0)" }.filter { !$0.isEmpty }
+    }
+
     /// RT's timestamps ("2024-03-05T14:22:10Z"); "1970-01-01T00:00:00Z" means unset.
     public static func time(_ value: Any?) -> String? {
         guard let text = value as? String, !text.isEmpty, !text.hasPrefix("1970-01-01") else { return nil }

@@ -181,7 +181,7 @@ public final class RTSource: SourceConnector {
         var tags: [String] = [], type: String?, channel: String?, organization: String?
         var values: [CustomFieldValue] = []
         for field in ticket["CustomFields"] as? [JSONObject] ?? [] {
-            let list = (field["values"] as? [Any] ?? []).map { "\($0)" }
+            let list = RTClient.values(field["values"])
             switch field["name"] as? String ?? "" {
             case "Tags": tags = list
             case "Type": type = list.first

@@ -310,7 +310,12 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
             guard let field = try refer(.ticketFields, value.fieldID, "ticket field"), let name = field.targetName else { continue }
             fields[name] = Self.rtValue(value.value) ?? ""
         }
-        body["CustomFields"] = fields
+        // No empty values: an update with "" leaves a null value in RT (so a value the
+        // source removed is not cleared by an update; docs/connectors/rt.md).
+        body["CustomFields"] = fields.filter { _, value in
+            if let text = value as? String { return !text.isEmpty }
+            return true
+        }
         return body
     }
 
@@ -325,7 +330,11 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         let wanted = settings.keepTicketIDs ? Int64(ticket.id).flatMap { $0 > 0 ? $0 : nil } : nil
         // A create that a crash interrupted: look for it before creating again.
         if existing?.status == "pending" || wanted != nil {
-            if let id = try findTicket(marker: marker, id: wanted) { return (id, nil) }
+            if let id = try findTicket(marker: marker, id: wanted) {
+                // Created before a crash, perhaps not yet moved to its status: bring it up to date.
+                _ = try check(try rt.request("PUT", "/ticket/\(id)", body: body), "ticket \(ticket.id)")
+                return (id, nil)
+            }
         }
         if let wanted, try rt.get("/ticket/\(wanted)") != nil {
             throw Failure(reason: "RT already has a ticket \(wanted) that Ferry did not create; set target.rt.keep_ticket_ids: false to let RT number the tickets")
@@ -366,7 +375,8 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         var result: [String: [String]] = [:]
         for field in ticket["CustomFields"] as? [JSONObject] ?? [] {
             guard let name = field["name"] as? String else { continue }
-            result[name] = (field["values"] as? [Any] ?? []).map { "\($0)" }
+            // An update with "" leaves an empty value in RT (a create does not): empty means none.
+            result[name] = RTClient.values(field["values"])
         }
         return result
     }
@@ -699,7 +709,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
             guard let fieldID = RTClient.id(field["id"]), let source = try state.sourceID(.ticketFields, targetID: fieldID),
                   let record = try state.loaded(.ticketFields, source)?.record,
                   let definition = try? JSONDecoder().decode(TicketField.self, from: Data(record.utf8)) else { continue }
-            let values = (field["values"] as? [Any] ?? []).map { "\($0)" }
+            let values = RTClient.values(field["values"])
             guard !values.isEmpty else { continue }
             custom.append(CustomFieldValue(fieldID: source, value: Self.canonicalValue(values, type: definition.type)))
         }

@@ -47,10 +47,13 @@ import Testing
                   transport: transport, sleeper: { waits.add($0) }, jitter: { 0.5 })
     }
 
-    @Test func retriesRetryableAnswersAndConnectionErrorsThenSucceeds() throws {
+    // The tests run on Swift's cooperative pool, so they call the async API; the stages call
+    // its blocking twins (sendBlocking, mapBlocking) from the main thread.
+
+    @Test func retriesRetryableAnswersAndConnectionErrorsThenSucceeds() async throws {
         let transport = ScriptedTransport([.status(503, [:]), .fail, .status(429, ["retry-after": "7"]), .status(201, [:])])
         let waits = Waits()
-        let response = try client(transport, attempts: 5, waits: waits).sendBlocking(HTTPRequestSpec(method: "POST", url: "http://x/ticket"))
+        let response = try await client(transport, attempts: 5, waits: waits).send(HTTPRequestSpec(method: "POST", url: "http://x/ticket"))
         #expect(response.status == 201)
         #expect(transport.sent.count == 4)
         // Jittered exponential backoff (half of 1, 2), then the server's Retry-After.
@@ -60,18 +63,18 @@ import Testing
         #expect(transport.sent.allSatisfy { !$0.0.headers.contains { $0.0.lowercased() == "authorization" } })
     }
 
-    @Test func clientErrorsAreNotRetried() throws {
+    @Test func clientErrorsAreNotRetried() async throws {
         for status in [400, 401, 404, 409] {
             let transport = ScriptedTransport([.status(status, [:])])
-            #expect(try client(transport).sendBlocking(HTTPRequestSpec(method: "GET", url: "http://x/a")).status == status)
+            #expect(try await client(transport).send(HTTPRequestSpec(method: "GET", url: "http://x/a")).status == status)
             #expect(transport.sent.count == 1)
         }
     }
 
-    @Test func givesUpWithExit75NamingTheRequestButNotTheSecret() throws {
+    @Test func givesUpWithExit75NamingTheRequestButNotTheSecret() async throws {
         let transport = ScriptedTransport([.fail, .fail, .fail])
         do {
-            _ = try client(transport, attempts: 3).sendBlocking(HTTPRequestSpec(method: "GET", url: "http://x/REST/2.0/ticket/5"))
+            _ = try await client(transport, attempts: 3).send(HTTPRequestSpec(method: "GET", url: "http://x/REST/2.0/ticket/5"))
             Issue.record("expected an error")
         } catch let error as FerryError {
             #expect(error.exitStatus == .tryAgainLater)
@@ -96,15 +99,20 @@ import Testing
         #expect(RetryPolicy.isRetryable(status: 429) && RetryPolicy.isRetryable(status: 502) && !RetryPolicy.isRetryable(status: 404))
     }
 
-    @Test func neverMoreRequestsAtOnceThanAllowed() throws {
+    @Test func neverMoreRequestsAtOnceThanAllowed() async throws {
         let transport = ScriptedTransport([], delay: 20_000_000)
         let api = client(transport, concurrency: 3)
-        let results = try api.mapBlocking(Array(0..<12)) { index in
-            try await api.send(HTTPRequestSpec(method: "GET", url: "http://x/\(index)")).status
+        // Twelve callers at once: the client lets three through at a time.
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<12 { group.addTask { try await api.send(HTTPRequestSpec(method: "GET", url: "http://x/\(index)")).status } }
+            return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(results == Array(repeating: 200, count: 12))
-        #expect(transport.mostAtOnce <= 3)
+        #expect(statuses == Array(repeating: 200, count: 12))
+        #expect(transport.mostAtOnce == 3)
         #expect(transport.sent.count == 12)
+        // map keeps the input order.
+        let mapped = try await api.map(Array(0..<7)) { $0 * 2 }
+        #expect(mapped == [0, 2, 4, 6, 8, 10, 12])
     }
 
     @Test func credentialsComeFromAFileOrTheEnvironmentAndAreNeverShown() throws {

@@ -123,9 +123,30 @@ struct RTServer {
 
     private var environment: [String: String] { ["FERRY_RT_PORT": "\(port)", "FERRY_RT_DIR": directory.path] }
 
+    /// Foundation's Process never saw the script exit when it left rt-server running in
+    /// the background (waitUntilExit hung on a zombie), so start goes through posix_spawn
+    /// and waitpid, with the output in a file.
     func start() throws {
-        let result = try TestTools.run("/bin/bash", [Self.script, "start"], environment: environment, check: false)
-        guard result.status == 0 else { throw TestFailure("scripts/rt-server.sh start failed (\(result.status)): \(result.stdout) \(result.stderr)") }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let log = directory.appendingPathComponent("start.log").path
+        let command = "exec '\(Self.script)' start > '\(log)' 2>&1"
+        let status = try Self.spawnAndWait(["/bin/bash", "-c", command], environment: environment)
+        guard status == 0 else {
+            throw TestFailure("scripts/rt-server.sh start failed (\(status)): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+    }
+
+    static func spawnAndWait(_ arguments: [String], environment: [String: String]) throws -> Int32 {
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, arguments[0], nil, nil, argv, envp)
+        guard code == 0 else { throw TestFailure("posix_spawn \(arguments[0]) failed: \(code)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (status >> 8) & 0xff
     }
 
     func stop() {
