@@ -14,6 +14,8 @@ public typealias ZObject = [String: Any]
 public actor RatePacer {
     public private(set) var requestsPerMinute: Double
     private var next: Double = 0
+    /// No request starts before this (a 429's Retry-After, an exhausted quota).
+    private var holdUntil: Double = 0
     private let clock: @Sendable () -> Double
 
     public init(requestsPerMinute: Int, clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
@@ -26,10 +28,18 @@ public actor RatePacer {
 
     /// Waits for this request's slot.
     public func waitTurn() async {
-        let now = clock()
-        let slot = max(now, next)
-        next = slot + interval
-        if slot > now { try? await Task.sleep(nanoseconds: UInt64((slot - now) * 1e9)) }
+        while true {
+            let now = clock()
+            if holdUntil > now {
+                try? await Task.sleep(nanoseconds: UInt64((holdUntil - now) * 1e9))
+                continue
+            }
+            let slot = max(now, next)
+            next = slot + interval
+            if slot > now { try? await Task.sleep(nanoseconds: UInt64((slot - now) * 1e9)) }
+            // A hold that came while waiting (another request got a 429) applies to this one too.
+            if holdUntil <= clock() { return }
+        }
     }
 
     public func observe(status: Int, headers: [String: String]) {
@@ -39,10 +49,10 @@ public actor RatePacer {
         }
         let remaining = (headers["x-rate-limit-remaining"] ?? headers["ratelimit-remaining"]).flatMap(Double.init)
         if remaining == 0, let reset = headers["ratelimit-reset"].flatMap(Double.init) {
-            next = max(next, now + reset)
+            holdUntil = max(holdUntil, now + min(reset, 120))
         }
         if status == 429, let wait = RetryPolicy.parseRetryAfter(headers["retry-after"]) {
-            next = max(next, now + min(wait, 120))
+            holdUntil = max(holdUntil, now + min(wait, 120))
         }
     }
 }
