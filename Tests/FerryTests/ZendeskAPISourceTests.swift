@@ -12,8 +12,11 @@ enum ZendeskTestKit {
     static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("samples/zendesk-export")
 
-    static func emulator(tickets: Int? = nil) throws -> ZendeskEmulator {
+    /// `limitPerMinute`: the account's limit the emulator announces and enforces
+    /// (the connector paces to the lower of it and its own setting).
+    static func emulator(tickets: Int? = nil, limitPerMinute: Int = 100_000) throws -> ZendeskEmulator {
         let emulator = ZendeskEmulator()
+        emulator.limitPerMinute = limitPerMinute
         try emulator.start()
         try emulator.load(export: samples)
         if let tickets {
@@ -161,7 +164,8 @@ struct ZendeskAPISourceTests {
         emulator.injected = [3: 429, 9: 503, 16: 500, 24: 429, 31: 502]
         emulator.lock.unlock()
         let perMinute = 1200
-        let result = try ZendeskTestKit.extract(folder, source: try ZendeskTestKit.source(emulator, folder: folder, requestsPerMinute: perMinute))
+        let source = try ZendeskTestKit.source(emulator, folder: folder, requestsPerMinute: perMinute)
+        let result = try ZendeskTestKit.extract(folder, source: source)
         let got = try ZendeskTestKit.records(folder)
 
         let ticketIDs = ZendeskTestKit.ids(got.members["tickets.ndjson"])
@@ -191,5 +195,31 @@ struct ZendeskAPISourceTests {
             #expect(soon.isEmpty, "\(soon.count) request(s) within Retry-After of a 429")
         }
         #expect(emulator.recordedViolations.isEmpty, "\(emulator.recordedViolations)")
+    }
+
+    /// The pace follows the account's limit when the server announces a lower
+    /// one, and an exhausted quota waits for the reset.
+    @Test func pacerFollowsTheRateLimitHeaders() async throws {
+        let pacer = RatePacer(requestsPerMinute: 700)
+        await pacer.observe(status: 200, headers: ["x-rate-limit": "400", "x-rate-limit-remaining": "399"])
+        #expect(await pacer.requestsPerMinute == 400)
+        await pacer.observe(status: 200, headers: ["ratelimit-limit": "1000", "ratelimit-remaining": "10", "ratelimit-reset": "5"])
+        #expect(await pacer.requestsPerMinute == 400)
+        let start = Date()
+        await pacer.observe(status: 429, headers: ["retry-after": "1"])
+        await pacer.waitTurn()
+        #expect(Date().timeIntervalSince(start) >= 0.95)
+    }
+
+    /// Credentials: e-mail and API token (basic `email/token:TOKEN`), or an OAuth token (Bearer), never printed.
+    @Test func credentialsFromTheEnvironment() throws {
+        let settings = ZendeskAPISettings(subdomain: "acme")
+        #expect(settings.baseURL == "https://acme.zendesk.com")
+        let (basic, _) = try ZendeskCredentials.resolve(settings, file: nil, environment: ["FERRY_ZENDESK_EMAIL": "a@example.com", "FERRY_ZENDESK_API_TOKEN": "secret"])
+        #expect(basic.authorization() == "Basic " + Data("a@example.com/token:secret".utf8).base64EncodedString())
+        #expect(!basic.description.contains("secret"))
+        let (oauth, scheme) = try ZendeskCredentials.resolve(settings, file: nil, environment: ["FERRY_ZENDESK_OAUTH_TOKEN": "bearer-secret", "FERRY_ZENDESK_EMAIL": "a@example.com"])
+        #expect(oauth.authorization(tokenScheme: scheme) == "Bearer bearer-secret")
+        #expect(throws: FerryError.self) { try ZendeskCredentials.resolve(settings, file: nil, environment: [:]) }
     }
 }
