@@ -122,6 +122,8 @@ public final class ZendeskClient: @unchecked Sendable {
     public let api: APIClient
     /// Attachment downloads redirected to another host (Zendesk's file CDN): no credentials, no pacing.
     let plain: APIClient
+    /// The same pace and credentials, a single attempt: for requests that must not be repeated blindly (imports).
+    let once: APIClient
     public let pacer: RatePacer
     public let service: String
 
@@ -133,6 +135,9 @@ public final class ZendeskClient: @unchecked Sendable {
         let http = HTTPSettings(maxConcurrency: settings.maxConcurrency, timeout: settings.timeoutSeconds, retry: RetryPolicy(attempts: settings.retries))
         api = APIClient(service: service, credentials: credentials, settings: http,
                         transport: PacedTransport(base: transport, pacer: pacer), tokenScheme: scheme, log: log)
+        once = APIClient(service: service, credentials: credentials,
+                         settings: HTTPSettings(maxConcurrency: settings.maxConcurrency, timeout: settings.timeoutSeconds, retry: RetryPolicy(attempts: 1)),
+                         transport: PacedTransport(base: transport, pacer: pacer), tokenScheme: scheme, log: log)
         plain = APIClient(service: "attachment storage of \(service)", credentials: nil, settings: http, transport: transport, log: log)
     }
 
@@ -201,6 +206,12 @@ public final class ZendeskClient: @unchecked Sendable {
     public func requestAsync(_ method: String, _ path: String, query: [(String, String)] = [], body: Any? = nil) async throws -> Reply {
         let spec = try spec(method, path, query: query, body: body)
         return try check(spec, try await api.send(spec))
+    }
+
+    /// One attempt, no retry; a retryable failure (429, 5xx, timeout) throws `FerryError.unavailable`.
+    public func requestOnce(_ method: String, _ path: String, query: [(String, String)] = [], body: Any? = nil) throws -> Reply {
+        let spec = try spec(method, path, query: query, body: body)
+        return try check(spec, try once.sendBlocking(spec))
     }
 
     /// Raw bytes upload (`/api/v2/uploads?filename=`).

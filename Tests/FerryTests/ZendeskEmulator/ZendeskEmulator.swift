@@ -75,6 +75,7 @@ final class ZendeskEmulator: @unchecked Sendable {
     private(set) var log: [LoggedRequest] = []
     private(set) var violations: [String] = []
     private var requestCount = 0
+    let writes = EmulatorWrites()
     let started = Date()
 
     /// `email`/`token`: the API token credentials the emulator accepts.
@@ -242,6 +243,11 @@ final class ZendeskEmulator: @unchecked Sendable {
             }
         } else {
             response = route(method: method, path: path, query: query, body: body)
+            if writes.failAfterProcessing.contains(number) {
+                // Carried out, but the answer is lost: a client that repeats the request blindly duplicates.
+                wasInjected = true
+                response = Self.error(500, "InternalServerError", "Something went wrong")
+            }
         }
         response.headers += rateHeaders
         log.append(LoggedRequest(time: now, method: method, path: path, query: query, status: response.status, injected: wasInjected))
