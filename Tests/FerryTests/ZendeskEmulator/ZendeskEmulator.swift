@@ -243,7 +243,9 @@ final class ZendeskEmulator: @unchecked Sendable {
             }
         } else {
             response = route(method: method, path: path, query: query, body: body)
-            if writes.failAfterProcessing.contains(number) {
+            let lose = writes.failAfterProcessing.contains(number) || (writes.failAfterProcessingPaths[path] ?? 0) > 0
+            if (writes.failAfterProcessingPaths[path] ?? 0) > 0 { writes.failAfterProcessingPaths[path]! -= 1 }
+            if lose {
                 // Carried out, but the answer is lost: a client that repeats the request blindly duplicates.
                 wasInjected = true
                 response = Self.error(500, "InternalServerError", "Something went wrong")

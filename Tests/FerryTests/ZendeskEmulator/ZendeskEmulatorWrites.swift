@@ -9,6 +9,8 @@ final class EmulatorWrites: @unchecked Sendable {
     var uploads: [String: (name: String, type: String, data: Data, used: Bool)] = [:]
     /// Request numbers answered 500 after the request was carried out (its answer lost).
     var failAfterProcessing: Set<Int> = []
+    /// Path -> how many of its next requests are answered 500 after being carried out.
+    var failAfterProcessingPaths: [String: Int] = [:]
     var importedTicketCount = 0
 }
 
