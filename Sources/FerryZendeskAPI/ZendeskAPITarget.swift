@@ -549,7 +549,8 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
 
     public func comparable<R: CanonicalRecord>(_ record: R) -> R { ZendeskReadBack.comparable(record) }
 
-    func reader() -> ZendeskReadBack { ZendeskReadBack(client: client, state: state) }
+    private lazy var readBack = ZendeskReadBack(client: client, state: state)
+    func reader() -> ZendeskReadBack { readBack }
 }
 
 extension ZendeskClient {
