@@ -58,13 +58,18 @@ public actor RatePacer {
 }
 
 /// A transport that waits for the pacer's slot before every attempt (retries included).
+/// Requests to the incremental exports also wait for `incremental`, their own, lower limit.
 public struct PacedTransport: HTTPTransport {
     let base: any HTTPTransport
     let pacer: RatePacer
+    let incremental: RatePacer?
 
-    public init(base: any HTTPTransport = AsyncHTTPTransport(), pacer: RatePacer) { self.base = base; self.pacer = pacer }
+    public init(base: any HTTPTransport = AsyncHTTPTransport(), pacer: RatePacer, incremental: RatePacer? = nil) {
+        self.base = base; self.pacer = pacer; self.incremental = incremental
+    }
 
     public func send(_ request: HTTPRequestSpec, authorization: String?, timeout: Double) async throws -> HTTPResponseData {
+        if let incremental, request.url.contains("/api/v2/incremental/") { await incremental.waitTurn() }
         await pacer.waitTurn()
         let response = try await base.send(request, authorization: authorization, timeout: timeout)
         await pacer.observe(status: response.status, headers: response.headers)
@@ -132,12 +137,13 @@ public final class ZendeskClient: @unchecked Sendable {
         base = settings.baseURL
         service = "Zendesk at \(base)"
         pacer = RatePacer(requestsPerMinute: settings.requestsPerMinute)
+        let incremental = RatePacer(requestsPerMinute: settings.incrementalRequestsPerMinute)
         let http = HTTPSettings(maxConcurrency: settings.maxConcurrency, timeout: settings.timeoutSeconds, retry: RetryPolicy(attempts: settings.retries))
         api = APIClient(service: service, credentials: credentials, settings: http,
-                        transport: PacedTransport(base: transport, pacer: pacer), tokenScheme: scheme, log: log)
+                        transport: PacedTransport(base: transport, pacer: pacer, incremental: incremental), tokenScheme: scheme, log: log)
         once = APIClient(service: service, credentials: credentials,
                          settings: HTTPSettings(maxConcurrency: settings.maxConcurrency, timeout: settings.timeoutSeconds, retry: RetryPolicy(attempts: 1)),
-                         transport: PacedTransport(base: transport, pacer: pacer), tokenScheme: scheme, log: log)
+                         transport: PacedTransport(base: transport, pacer: pacer, incremental: incremental), tokenScheme: scheme, log: log)
         plain = APIClient(service: "attachment storage of \(service)", credentials: nil, settings: http, transport: transport, log: log)
     }
 

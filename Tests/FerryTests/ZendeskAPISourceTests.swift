@@ -9,6 +9,21 @@ import Testing
 /// Helpers shared by the zendesk-api tests: an emulator serving the sample
 /// export, a client for it, and a stage folder to extract into.
 enum ZendeskTestKit {
+    /// Runs a test's synchronous body on a thread of its own. The stages wait for
+    /// API requests that run on Swift's concurrency pool (`APIClient.sendBlocking`);
+    /// blocking a pool thread with that wait, while other suites' tests hold the
+    /// others, would deadlock a small machine. (A failed expectation in the body
+    /// fails the run, attributed to test «unknown»: the thread has no test context.)
+    static func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let thread = Thread {
+                do { try body(); continuation.resume() } catch { continuation.resume(throwing: error) }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
     static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("samples/zendesk-export")
 
@@ -28,7 +43,9 @@ enum ZendeskTestKit {
     }
 
     static func settings(_ emulator: ZendeskEmulator, requestsPerMinute: Int = 60_000, concurrency: Int = 4) -> ZendeskAPISettings {
-        ZendeskAPISettings(url: emulator.base, requestsPerMinute: requestsPerMinute, maxConcurrency: concurrency, timeoutSeconds: 10, retries: 6)
+        // Page size 50: the 200 sample tickets take several pages of every incremental export.
+        ZendeskAPISettings(url: emulator.base, requestsPerMinute: requestsPerMinute, incrementalRequestsPerMinute: requestsPerMinute,
+                           maxConcurrency: concurrency, timeoutSeconds: 10, retries: 6, pageSize: 50)
     }
 
     static func client(_ settings: ZendeskAPISettings) throws -> ZendeskClient {
@@ -87,7 +104,9 @@ struct ZendeskAPISourceTests {
     /// data. The export's 4 deliberately broken lines (2 cut-off objects, an id
     /// that is not a number, an array) cannot exist in an API: the emulator does
     /// not serve them, and the comparison leaves the file extract's rejects aside.
-    @Test func emulatorExtractEqualsFileExtract() throws {
+    @Test func emulatorExtractEqualsFileExtract() async throws { try await ZendeskTestKit.onThread { try Self.emulatorExtractEqualsFileExtractBody() } }
+
+    static func emulatorExtractEqualsFileExtractBody() throws {
         let folder = try TestFolder("zd-api-equal")
         let emulator = try ZendeskTestKit.emulator()
         defer { emulator.stop() }
@@ -115,7 +134,9 @@ struct ZendeskAPISourceTests {
 
     /// A delta starts each incremental export from the cursor the last complete
     /// run stored, and brings only what changed since.
-    @Test func deltaViaCursorPicksUpOnlyChangedRecords() throws {
+    @Test func deltaViaCursorPicksUpOnlyChangedRecords() async throws { try await ZendeskTestKit.onThread { try Self.deltaViaCursorPicksUpOnlyChangedRecordsBody() } }
+
+    static func deltaViaCursorPicksUpOnlyChangedRecordsBody() throws {
         let folder = try TestFolder("zd-api-delta")
         let emulator = try ZendeskTestKit.emulator(tickets: 30)
         defer { emulator.stop() }
@@ -155,7 +176,9 @@ struct ZendeskAPISourceTests {
 
     /// 429s (with Retry-After) and 5xx on chosen requests: nothing lost, nothing
     /// twice, and the requests never come faster than the configured pace.
-    @Test func ratelimitsAndServerErrorsSurvivedAtTheConfiguredPace() throws {
+    @Test func ratelimitsAndServerErrorsSurvivedAtTheConfiguredPace() async throws { try await ZendeskTestKit.onThread { try Self.ratelimitsAndServerErrorsSurvivedAtTheConfiguredPaceBody() } }
+
+    static func ratelimitsAndServerErrorsSurvivedAtTheConfiguredPaceBody() throws {
         let folder = try TestFolder("zd-api-rate")
         let emulator = try ZendeskTestKit.emulator(tickets: 12)
         defer { emulator.stop() }

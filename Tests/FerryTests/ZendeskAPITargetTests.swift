@@ -15,7 +15,7 @@ struct ZendeskAPITargetTests {
         config.source.path = ZendeskTestKit.samples.path
         let credentials = try folder.write("zendesk-credentials", "email=admin@example.com\ntoken=test-token\n")
         config.target = TargetSettings(type: "zendesk-api", zendesk: ZendeskAPISettings(
-            url: emulator.base, credentialsFile: credentials.path, requestsPerMinute: requestsPerMinute, maxConcurrency: 4, timeoutSeconds: 10, retries: 6))
+            url: emulator.base, credentialsFile: credentials.path, requestsPerMinute: requestsPerMinute, incrementalRequestsPerMinute: requestsPerMinute, maxConcurrency: 4, timeoutSeconds: 10, retries: 6))
         return PipelineContext(config: config, baseDirectory: repo, stagesRoot: folder.url.appendingPathComponent("stages"))
     }
 
@@ -29,7 +29,9 @@ struct ZendeskAPITargetTests {
         (lines ?? []).compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
-    @Test func loadKeepsTimestampsAndAuthorsThrough429sAnd5xxWithoutDuplicates() throws {
+    @Test func loadKeepsTimestampsAndAuthorsThrough429sAnd5xxWithoutDuplicates() async throws { try await ZendeskTestKit.onThread { try Self.loadKeepsTimestampsAndAuthorsThrough429sAnd5xxWithoutDuplicatesBody() } }
+
+    static func loadKeepsTimestampsAndAuthorsThrough429sAnd5xxWithoutDuplicatesBody() throws {
         let folder = try TestFolder("zd-api-load")
         let emulator = ZendeskEmulator()
         emulator.limitPerMinute = 100_000
@@ -79,7 +81,7 @@ struct ZendeskAPITargetTests {
             let target = importedComments[targetID] ?? []
             #expect(source.count == target.count, "ticket \(sourceID): \(source.count) comments, \(target.count) imported")
             for (s, z) in zip(source, target) {
-                let author = try (s["author_id"] as? String).flatMap { try self.targetUser($0, load) }
+                let author = try (s["author_id"] as? String).flatMap { try load.openTarget().targetID(.users, sourceID: $0) }
                 #expect((z["author_id"] as? NSNumber)?.int64Value == author, "comment \(s["id"]!) author")
                 #expect(z["created_at"] as? String == s["created_at"] as? String)
                 #expect(z["public"] as? Bool == s["public"] as? Bool)
@@ -123,7 +125,4 @@ struct ZendeskAPITargetTests {
         emulator.lock.unlock()
     }
 
-    func targetUser(_ sourceID: String, _ load: LoadStage) throws -> Int64? {
-        try load.openTarget().targetID(.users, sourceID: sourceID)
-    }
 }

@@ -580,7 +580,8 @@ public struct KBLinkSettings: Codable, Equatable, Sendable {
 /// docs/connectors/zendesk.md). Credentials never appear here: only where to find them.
 public struct ZendeskAPISettings: Codable, Equatable, Sendable {
     static let keys = ["subdomain", "url", "email_env", "token_env", "oauth_token_env", "credentials_file", "requests_per_minute",
-                       "max_concurrency", "timeout_seconds", "retries", "start_time", "page_size", "state", "archive_immediately"]
+                       "max_concurrency", "timeout_seconds", "retries", "start_time", "page_size", "state", "archive_immediately",
+                       "incremental_requests_per_minute"]
 
     /// The account's subdomain: https://<subdomain>.zendesk.com.
     public var subdomain: String?
@@ -596,6 +597,8 @@ public struct ZendeskAPISettings: Codable, Equatable, Sendable {
     /// Requests per minute Ferry sends at most: below the plan's limit (Team 200,
     /// Professional 400, Enterprise 700). A lower `x-rate-limit` from the server wins.
     public var requestsPerMinute: Int
+    /// Requests per minute to the incremental export endpoints, which have their own limit (10 a minute).
+    public var incrementalRequestsPerMinute: Int
     /// Requests in flight at once.
     public var maxConcurrency: Int
     /// Seconds one request may take.
@@ -613,8 +616,10 @@ public struct ZendeskAPISettings: Codable, Equatable, Sendable {
 
     public init(subdomain: String? = nil, url: String? = nil, emailEnv: String = "FERRY_ZENDESK_EMAIL", tokenEnv: String = "FERRY_ZENDESK_API_TOKEN",
                 oauthTokenEnv: String = "FERRY_ZENDESK_OAUTH_TOKEN", credentialsFile: String? = nil, requestsPerMinute: Int = 180,
-                maxConcurrency: Int = 4, timeoutSeconds: Double = 60, retries: Int = 6, startTime: Int64 = 0, pageSize: Int = 100,
+                incrementalRequestsPerMinute: Int = 10,
+                maxConcurrency: Int = 4, timeoutSeconds: Double = 60, retries: Int = 6, startTime: Int64 = 0, pageSize: Int = 1000,
                 state: String? = nil, archiveImmediately: Bool = false) {
+        self.incrementalRequestsPerMinute = incrementalRequestsPerMinute
         self.subdomain = subdomain; self.url = url; self.emailEnv = emailEnv; self.tokenEnv = tokenEnv; self.oauthTokenEnv = oauthTokenEnv
         self.credentialsFile = credentialsFile; self.requestsPerMinute = requestsPerMinute; self.maxConcurrency = maxConcurrency
         self.timeoutSeconds = timeoutSeconds; self.retries = retries; self.startTime = startTime; self.pageSize = pageSize
@@ -625,7 +630,7 @@ public struct ZendeskAPISettings: Codable, Equatable, Sendable {
         case subdomain, url, emailEnv = "email_env", tokenEnv = "token_env", oauthTokenEnv = "oauth_token_env"
         case credentialsFile = "credentials_file", requestsPerMinute = "requests_per_minute", maxConcurrency = "max_concurrency"
         case timeoutSeconds = "timeout_seconds", retries, startTime = "start_time", pageSize = "page_size", state
-        case archiveImmediately = "archive_immediately"
+        case archiveImmediately = "archive_immediately", incrementalRequestsPerMinute = "incremental_requests_per_minute"
     }
 
     public init(from decoder: Decoder) throws {
@@ -638,6 +643,7 @@ public struct ZendeskAPISettings: Codable, Equatable, Sendable {
         oauthTokenEnv = try c.decodeIfPresent(String.self, forKey: .oauthTokenEnv) ?? d.oauthTokenEnv
         credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
         requestsPerMinute = try c.decodeIfPresent(Int.self, forKey: .requestsPerMinute) ?? d.requestsPerMinute
+        incrementalRequestsPerMinute = try c.decodeIfPresent(Int.self, forKey: .incrementalRequestsPerMinute) ?? d.incrementalRequestsPerMinute
         maxConcurrency = try c.decodeIfPresent(Int.self, forKey: .maxConcurrency) ?? d.maxConcurrency
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? d.timeoutSeconds
         retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? d.retries
@@ -667,11 +673,14 @@ public struct ZendeskAPISettings: Codable, Equatable, Sendable {
         guard (1...6000).contains(requestsPerMinute) else {
             throw FerryError.config(file: file, detail: "\(section).zendesk.requests_per_minute: \(requestsPerMinute) is outside 1...6000", hint: "stay below your plan's limit: Team 200, Professional 400, Enterprise 700 per minute")
         }
+        guard (1...6000).contains(incrementalRequestsPerMinute) else {
+            throw FerryError.config(file: file, detail: "\(section).zendesk.incremental_requests_per_minute: \(incrementalRequestsPerMinute) is outside 1...6000", hint: "Zendesk allows 10 a minute to the incremental exports (30 with the High Volume add-on)")
+        }
         guard (1...64).contains(maxConcurrency) else {
             throw FerryError.config(file: file, detail: "\(section).zendesk.max_concurrency: \(maxConcurrency) is outside 1...64", hint: "4 is a good default")
         }
         guard timeoutSeconds > 0, (1...20).contains(retries), (1...1000).contains(pageSize), startTime >= 0 else {
-            throw FerryError.config(file: file, detail: "\(section).zendesk: timeout_seconds must be positive, retries within 1...20, page_size within 1...1000 and start_time not negative", hint: "the defaults are 60, 6, 100 and 0")
+            throw FerryError.config(file: file, detail: "\(section).zendesk: timeout_seconds must be positive, retries within 1...20, page_size within 1...1000 and start_time not negative", hint: "the defaults are 60, 6, 1000 and 0")
         }
     }
 }
