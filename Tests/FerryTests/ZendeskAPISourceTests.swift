@@ -245,4 +245,21 @@ struct ZendeskAPISourceTests {
         #expect(oauth.authorization(tokenScheme: scheme) == "Bearer bearer-secret")
         #expect(throws: FerryError.self) { try ZendeskCredentials.resolve(settings, file: nil, environment: [:]) }
     }
+
+    /// pipeline.yml: source.zendesk and target.zendesk, checked like every other section.
+    @Test func pipelineSettings() throws {
+        let folder = try TestFolder("zd-config")
+        let url = try folder.write("pipeline.yml", "version: 1\nsource:\n  type: zendesk-api\n  zendesk:\n    subdomain: acme\n    requests_per_minute: 300\ntarget:\n  type: zendesk-api\n  zendesk:\n    url: http://127.0.0.1:9\n")
+        let config = try PipelineConfig.load(from: url)
+        #expect(config.source.zendesk?.baseURL == "https://acme.zendesk.com")
+        #expect(config.source.zendesk?.requestsPerMinute == 300)
+        #expect(config.source.zendesk?.incrementalRequestsPerMinute == 10)
+        #expect(config.target.zendesk?.baseURL == "http://127.0.0.1:9")
+        let misspelt = try folder.write("bad.yml", "version: 1\nsource:\n  type: zendesk-api\n  zendesk:\n    subdomain: acme\n    request_per_minute: 300\n")
+        #expect(throws: FerryError.self) { try PipelineConfig.load(from: misspelt) }
+        let missing = try folder.write("missing.yml", "version: 1\nsource:\n  type: zendesk-api\n")
+        #expect(throws: FerryError.self) { try PipelineConfig.load(from: missing) }
+        let tooFast = try folder.write("fast.yml", "version: 1\nsource:\n  type: zendesk-api\n  zendesk:\n    subdomain: acme\n    requests_per_minute: 0\n")
+        #expect(throws: FerryError.self) { try PipelineConfig.load(from: tooFast) }
+    }
 }
