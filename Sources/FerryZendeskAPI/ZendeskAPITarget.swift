@@ -39,6 +39,9 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     private var organizations: [Queued<Organization>] = []
     private var users: [Queued<User>] = []
     private var tickets: [PendingTicket] = []
+    private var categories: [Queued<KBCategory>] = []
+    private var sections: [Queued<KBSection>] = []
+    private var articles: [Queued<KBArticle>] = []
     private var ticketIndex: [String: Int] = [:]
     private var commentTicket: [String: String] = [:]
     private var pendingPart: (fingerprint: String, part: String, digest: String, summary: String?)?
@@ -72,14 +75,19 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     }
 
     public func transaction(_ body: () throws -> Void) throws {
-        organizations = []; users = []; tickets = []; ticketIndex = [:]; commentTicket = [:]; pendingPart = nil
+        clearQueues()
         inTransaction = true
-        defer { inTransaction = false; organizations = []; users = []; tickets = []; ticketIndex = [:]; commentTicket = [:]; pendingPart = nil }
+        defer { inTransaction = false; clearQueues() }
         try body()
         try flush()
         if let mark = pendingPart {
             try state.markPart(fingerprint: mark.fingerprint, part: mark.part, digest: mark.digest, summary: mark.summary)
         }
+    }
+
+    private func clearQueues() {
+        organizations = []; users = []; tickets = []; ticketIndex = [:]; commentTicket = [:]; pendingPart = nil
+        categories = []; sections = []; articles = []
     }
 
     public func markPartLoaded(fingerprint: String, part: String, contentDigest: String, summary: String?) throws {
@@ -151,10 +159,19 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
                 tickets[index].comments.append((comment, contentHash))
                 commentTicket[comment.id] = comment.ticketID
                 return .created(0)
+            case let category as KBCategory:
+                categories.append(Queued(record: category, hash: contentHash, wasLoaded: wasLoaded))
+                return wasLoaded ? .updated(prior!.targetID!) : .created(0)
+            case let section as KBSection:
+                sections.append(Queued(record: section, hash: contentHash, wasLoaded: wasLoaded))
+                return wasLoaded ? .updated(prior!.targetID!) : .created(0)
+            case let article as KBArticle:
+                articles.append(Queued(record: article, hash: contentHash, wasLoaded: wasLoaded))
+                return wasLoaded ? .updated(prior!.targetID!) : .created(0)
             case let attachment as Attachment:
                 if wasLoaded { return prior!.contentHash == contentHash ? .unchanged(prior!.targetID!) : .updated(prior!.targetID!) }
                 guard attachment.parentType == .comment else {
-                    throw Failure(reason: "knowledge base attachments are not loaded into Zendesk yet (docs/connectors/zendesk.md)")
+                    throw Failure(reason: "knowledge base attachments are not uploaded to the Help Center yet (docs/connectors/zendesk.md)")
                 }
                 guard let ticketID = commentTicket[attachment.parentID], let index = ticketIndex[ticketID] else {
                     throw Failure(reason: "comment \(attachment.parentID) is not being imported with its ticket in this part; an attachment is uploaded only with its comment")
@@ -162,7 +179,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
                 tickets[index].attachments[attachment.parentID, default: []].append((attachment, contentHash))
                 return .created(0)
             default:
-                throw Failure(reason: "knowledge base records are not loaded into Zendesk yet (docs/connectors/zendesk.md)")
+                throw Failure(reason: "\(entity.rawValue) are not loaded into Zendesk (docs/connectors/zendesk.md)")
             }
         } catch let failure as Failure {
             try state.setFailed(entity, record.id, hash: contentHash, reason: failure.reason)
@@ -171,6 +188,8 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     }
 
     private func text<R: CanonicalRecord>(_ record: R) throws -> String { String(decoding: try json.encode(record), as: UTF8.self) }
+
+    func checkReply(_ reply: ZendeskClient.Reply, _ what: String) throws -> ZendeskClient.Reply { try check(reply, what) }
 
     private func check(_ reply: ZendeskClient.Reply, _ what: String) throws -> ZendeskClient.Reply {
         if reply.ok { return reply }
@@ -234,6 +253,24 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
         try flushOrganizations()
         try flushUsers()
         try flushTickets()
+        try flushKnowledgeBase()
+    }
+
+    /// Categories, then sections, then articles (an article names its author, loaded with the users).
+    private func flushKnowledgeBase() throws {
+        func each<R: CanonicalRecord>(_ queue: [Queued<R>], _ write: (Queued<R>) throws -> Int64) throws {
+            for q in queue {
+                do {
+                    let id = try write(q)
+                    try state.setLoaded(R.entity, q.record.id, targetID: id, hash: q.hash, record: try text(q.record))
+                } catch let failure as Failure {
+                    try state.setFailed(R.entity, q.record.id, hash: q.hash, reason: failure.reason)
+                }
+            }
+        }
+        try each(categories) { try writeCategory($0.record) }
+        try each(sections) { try writeSection($0.record) }
+        try each(articles) { try writeArticle($0.record, hash: $0.hash, existing: try state.entry(.kbArticles, $0.record.id)) }
     }
 
     /// Runs a bulk job and returns its results in request order (by `index` when given).

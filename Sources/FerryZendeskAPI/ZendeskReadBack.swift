@@ -40,6 +40,21 @@ final class ZendeskReadBack: @unchecked Sendable {
             // The HTML body is what is imported; Zendesk renders the plain text from it.
             if c.bodyHTML?.isEmpty == false { c.bodyPlain = "" }
             return c as! R
+        case var c as KBCategory:
+            c.url = nil; c.createdAt = nil; c.updatedAt = nil
+            return c as! R
+        case var s as KBSection:
+            s.url = nil; s.createdAt = nil; s.updatedAt = nil
+            return s as! R
+        case var a as KBArticle:
+            // Help Center sets the times itself; the article's own locale is one of its translations.
+            a.url = nil; a.createdAt = nil; a.updatedAt = nil; a.sourceLocale = nil
+            if !a.translations.contains(where: { $0.locale.lowercased() == a.locale.lowercased() }) {
+                a.translations.append(ArticleTranslation(locale: a.locale, title: a.title, bodyHTML: a.bodyHTML, draft: a.draft))
+            }
+            a.translations = a.translations.map { ArticleTranslation(locale: $0.locale.lowercased(), title: $0.title, bodyHTML: $0.bodyHTML, draft: $0.draft) }
+                .sorted { $0.locale < $1.locale }
+            return a as! R
         case var a as Attachment:
             // Zendesk decides the content type of an upload, and imported attachments are not inline.
             a.contentType = nil; a.inline = false
@@ -155,6 +170,36 @@ final class ZendeskReadBack: @unchecked Sendable {
             a.sha256 = Hash.sha256(data)
             a.size = UInt64(data.count)
             a.fileName = match["file_name"] as? String ?? ""
+            return a as? R
+        case var c as KBCategory:
+            guard let z = try client.allBlocking("/api/v2/help_center/categories.json", key: "categories").first(where: { ZendeskAPITarget.int($0["id"]) == target }) else { return nil }
+            c.name = z["name"] as? String ?? ""
+            c.description = z["description"] as? String
+            c.locale = z["locale"] as? String
+            c.position = (z["position"] as? NSNumber)?.intValue
+            return c as? R
+        case var s as KBSection:
+            guard let z = try client.allBlocking("/api/v2/help_center/sections.json", key: "sections").first(where: { ZendeskAPITarget.int($0["id"]) == target }) else { return nil }
+            s.categoryID = try source(.kbCategories, z["category_id"]) ?? ""
+            s.name = z["name"] as? String ?? ""
+            s.description = z["description"] as? String
+            s.locale = z["locale"] as? String
+            s.position = (z["position"] as? NSNumber)?.intValue
+            return s as? R
+        case var a as KBArticle:
+            guard let z = try client.get("/api/v2/help_center/articles/\(target).json")?["article"] as? ZObject else { return nil }
+            a.sectionID = try source(.kbSections, z["section_id"]) ?? ""
+            a.authorID = try source(.users, z["author_id"])
+            a.title = z["title"] as? String ?? ""
+            a.bodyHTML = z["body"] as? String ?? ""
+            a.locale = z["locale"] as? String ?? ""
+            a.labels = z["label_names"] as? [String] ?? []
+            a.draft = z["draft"] as? Bool ?? false
+            a.promoted = z["promoted"] as? Bool ?? false
+            a.position = (z["position"] as? NSNumber)?.intValue
+            a.translations = try client.allBlocking("/api/v2/help_center/articles/\(target)/translations.json", key: "translations").map {
+                ArticleTranslation(locale: ($0["locale"] as? String ?? "").lowercased(), title: $0["title"] as? String ?? "", bodyHTML: $0["body"] as? String ?? "", draft: $0["draft"] as? Bool ?? false)
+            }.sorted { $0.locale < $1.locale }
             return a as? R
         default:
             return nil

@@ -83,7 +83,11 @@ final class ZendeskEmulator: @unchecked Sendable {
         expectedAuthorization = "Basic " + Data("\(email)/token:\(token)".utf8).base64EncodedString()
     }
 
-    deinit { try? channel?.close().wait(); try? group.syncShutdownGracefully() }
+    // Never waits: the last reference may go away on an event loop thread, where waiting is not allowed.
+    deinit {
+        channel?.close(promise: nil)
+        group.shutdownGracefully { _ in }
+    }
 
     func start() throws {
         let bootstrap = ServerBootstrap(group: group)
@@ -421,7 +425,8 @@ final class EmulatorHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let emulator: ZendeskEmulator
+    /// Weak: the server must not keep the emulator alive (it would then be released on an event loop thread).
+    weak var emulator: ZendeskEmulator?
     private var head: HTTPRequestHead?
     private var body = Data()
 
@@ -436,6 +441,7 @@ final class EmulatorHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             if let bytes = buffer.readBytes(length: buffer.readableBytes) { body.append(contentsOf: bytes) }
         case .end:
             guard let head else { return }
+            guard let emulator else { context.close(promise: nil); return }
             let response = emulator.handle(method: head.method.rawValue, uri: head.uri, headers: head.headers, body: body)
             var headers = HTTPHeaders()
             for (name, value) in response.headers { headers.add(name: name, value: value) }

@@ -84,6 +84,7 @@ extension ZendeskEmulator {
         default:
             break
         }
+        if let response = helpCenterWrite(method: method, path: path, segments: segments, object: object) { return response }
         if method == "GET", segments.count == 4, segments[0] == "api", segments[2] == "job_statuses" {
             let id = segments[3].replacingOccurrences(of: ".json", with: "")
             guard let job = writes.jobs[id] else { return Self.error(404, "RecordNotFound", "Not found") }
@@ -189,5 +190,75 @@ extension ZendeskEmulator {
         self.comments[id] = stored
         writes.importedTicketCount += 1
         return ["index": index, "id": id, "action": "create", "status": "Created", "success": true]
+    }
+}
+
+extension ZendeskEmulator {
+    /// Help Center: categories, sections, articles and translations, as the Help Center API creates them.
+    func helpCenterWrite(method: String, path: String, segments: [String], object: Object?) -> Response? {
+        guard segments.count >= 4, segments[0] == "api", segments[1] == "v2" else { return nil }
+        let now = Self.iso(Int64(Date().timeIntervalSince1970))
+        if method == "GET", path == "/api/v2/guide/permission_groups.json" {
+            return Self.json(200, ["permission_groups": [["id": 7001, "name": "Admins", "built_in": true] as Object], "meta": ["has_more": false] as Object])
+        }
+        guard segments[2] == "help_center" else { return nil }
+        let rest = Array(segments.dropFirst(3)).map { $0.replacingOccurrences(of: ".json", with: "") }
+        switch (method, rest.count) {
+        case ("POST", 1) where rest[0] == "categories":
+            guard var c = object?["category"] as? Object, c["name"] is String else { violation("category without name"); return Self.error(400, "InvalidValue", "name") }
+            c["id"] = newID(); c["created_at"] = now; c["updated_at"] = now
+            categories.append(c)
+            return Self.json(201, ["category": c])
+        case ("GET", 3) where rest[0] == "categories" && rest[2] == "sections":
+            let id = Int64(rest[1]) ?? -1
+            return list("sections", sections.filter { ($0["category_id"] as? NSNumber)?.int64Value == id }, path, [:])
+        case ("POST", 3) where rest[0] == "categories" && rest[2] == "sections":
+            guard let category = Int64(rest[1]), categories.contains(where: { Self.id($0) == category }) else { return Self.error(404, "RecordNotFound", "Not found") }
+            guard var section = object?["section"] as? Object, section["name"] is String else { violation("section without name"); return Self.error(400, "InvalidValue", "name") }
+            section["id"] = newID(); section["category_id"] = category; section["created_at"] = now; section["updated_at"] = now
+            sections.append(section)
+            return Self.json(201, ["section": section])
+        case ("GET", 3) where rest[0] == "sections" && rest[2] == "articles":
+            let id = Int64(rest[1]) ?? -1
+            return list("articles", articles.filter { ($0["section_id"] as? NSNumber)?.int64Value == id }, path, [:])
+        case ("POST", 3) where rest[0] == "sections" && rest[2] == "articles":
+            guard let section = Int64(rest[1]), sections.contains(where: { Self.id($0) == section }) else { return Self.error(404, "RecordNotFound", "Not found") }
+            guard var article = object?["article"] as? Object, article["title"] is String, article["locale"] is String else {
+                violation("article without title or locale"); return Self.error(400, "InvalidValue", "title, locale")
+            }
+            // Documented as required on create: a permission group, and user_segment_id (null: everybody).
+            if article["permission_group_id"] == nil || article.keys.contains("user_segment_id") == false {
+                violation("article created without permission_group_id or user_segment_id")
+                return Self.error(400, "RecordInvalid", "permission_group_id and user_segment_id are required")
+            }
+            let id = newID()
+            article["id"] = id; article["section_id"] = section; article["source_locale"] = article["locale"]
+            article["created_at"] = now; article["updated_at"] = now
+            articles.append(article)
+            translations[id] = [["id": newID(), "locale": article["locale"]!, "title": article["title"]!, "body": article["body"] ?? "", "draft": article["draft"] ?? false,
+                                 "source_id": id, "source_type": "Article", "created_at": now, "updated_at": now]]
+            return Self.json(201, ["article": article])
+        case ("GET", 2) where rest[0] == "articles":
+            guard let id = Int64(rest[1]), let article = articles.first(where: { Self.id($0) == id }) else { return Self.error(404, "RecordNotFound", "Not found") }
+            return Self.json(200, ["article": article])
+        case ("POST", 3) where rest[0] == "articles" && rest[2] == "translations":
+            guard let id = Int64(rest[1]), articles.contains(where: { Self.id($0) == id }) else { return Self.error(404, "RecordNotFound", "Not found") }
+            guard var t = object?["translation"] as? Object, let locale = t["locale"] as? String, t["title"] is String else {
+                violation("translation without locale or title"); return Self.error(400, "InvalidValue", "locale, title")
+            }
+            if (translations[id] ?? []).contains(where: { ($0["locale"] as? String) == locale }) {
+                return Self.error(400, "RecordInvalid", "Locale has already been taken")
+            }
+            t["id"] = newID(); t["source_id"] = id; t["source_type"] = "Article"; t["created_at"] = now; t["updated_at"] = now
+            translations[id, default: []].append(t)
+            return Self.json(201, ["translation": t])
+        case ("PUT", 4) where rest[0] == "articles" && rest[2] == "translations":
+            guard let id = Int64(rest[1]), let index = translations[id]?.firstIndex(where: { ($0["locale"] as? String) == rest[3] }) else { return Self.error(404, "RecordNotFound", "Not found") }
+            for (k, v) in object?["translation"] as? Object ?? [:] { translations[id]![index][k] = v }
+            translations[id]![index]["updated_at"] = now
+            return Self.json(200, ["translation": translations[id]![index]])
+        default:
+            return nil
+        }
     }
 }
