@@ -263,3 +263,30 @@ struct ZendeskAPISourceTests {
         #expect(throws: FerryError.self) { try PipelineConfig.load(from: tooFast) }
     }
 }
+
+/// `source.type: zendesk-api` in pipeline.yml, the way ferry-extract opens it (credentials from a file).
+@Suite(.serialized)
+struct ZendeskAPIConfiguredSourceTests {
+    @Test func extractStageOpensTheConfiguredSource() async throws { try await ZendeskTestKit.onThread { try Self.extractStageOpensTheConfiguredSourceBody() } }
+
+    static func extractStageOpensTheConfiguredSourceBody() throws {
+        let folder = try TestFolder("zd-api-config-run")
+        let emulator = try ZendeskTestKit.emulator(tickets: 10)
+        defer { emulator.stop() }
+        let credentials = try folder.write("credentials", "email=admin@example.com\ntoken=test-token\n")
+        var settings = ZendeskTestKit.settings(emulator)
+        settings.credentialsFile = credentials.path
+        let context = ZendeskTestKit.context(folder, source: SourceSettings(type: "zendesk-api", zendesk: settings))
+        let result = try ExtractStage(context: context, reporter: Reporter(stage: "extract", quiet: true)).run()
+        #expect(result.counts[.tickets].written == 10)
+        #expect(result.counts[.users].written == 150)
+        #expect(emulator.recordedViolations.isEmpty, "\(emulator.recordedViolations)")
+        // Without credentials anywhere: a configuration error (exit 2), not a request.
+        settings.credentialsFile = nil
+        settings.emailEnv = "FERRY_TEST_UNSET_EMAIL_\(UUID().uuidString.prefix(8))"
+        settings.tokenEnv = "FERRY_TEST_UNSET_TOKEN"
+        settings.oauthTokenEnv = "FERRY_TEST_UNSET_OAUTH"
+        let bare = ZendeskTestKit.context(folder, stages: "bare", source: SourceSettings(type: "zendesk-api", zendesk: settings))
+        #expect(throws: FerryError.self) { try ExtractStage(context: bare, reporter: Reporter(stage: "extract", quiet: true)).run() }
+    }
+}
