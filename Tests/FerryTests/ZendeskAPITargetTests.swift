@@ -10,12 +10,12 @@ struct ZendeskAPITargetTests {
     static let repo = ZendeskTestKit.samples.deletingLastPathComponent().deletingLastPathComponent()
 
     /// The repository's pipeline.yml with the emulator as target, stages in `folder`.
-    static func context(_ folder: TestFolder, _ emulator: ZendeskEmulator, requestsPerMinute: Int) throws -> PipelineContext {
+    static func context(_ folder: TestFolder, _ emulator: ZendeskEmulator, requestsPerMinute: Int, retries: Int = 6) throws -> PipelineContext {
         var config = try PipelineConfig.load(from: repo.appendingPathComponent("pipeline.yml"))
         config.source.path = ZendeskTestKit.samples.path
         let credentials = try folder.write("zendesk-credentials", "email=admin@example.com\ntoken=test-token\n")
         config.target = TargetSettings(type: "zendesk-api", zendesk: ZendeskAPISettings(
-            url: emulator.base, credentialsFile: credentials.path, requestsPerMinute: requestsPerMinute, incrementalRequestsPerMinute: requestsPerMinute, maxConcurrency: 4, timeoutSeconds: 10, retries: 6))
+            url: emulator.base, credentialsFile: credentials.path, requestsPerMinute: requestsPerMinute, incrementalRequestsPerMinute: requestsPerMinute, maxConcurrency: 4, timeoutSeconds: 10, retries: retries))
         return PipelineContext(config: config, baseDirectory: repo, stagesRoot: folder.url.appendingPathComponent("stages"))
     }
 
@@ -128,4 +128,40 @@ struct ZendeskAPITargetTests {
         emulator.lock.unlock()
     }
 
+
+    /// A load that stops right after Zendesk imported a batch (its answer lost, no retries left),
+    /// as after a crash: the next run finds the pending tickets by external_id and imports none twice.
+    @Test func aLoadStoppedAfterAnImportFindsItsTicketsInsteadOfImportingAgain() async throws {
+        try await ZendeskTestKit.onThread { try Self.stoppedLoadBody() }
+    }
+
+    static func stoppedLoadBody() throws {
+        let folder = try TestFolder("zd-api-stopped")
+        let emulator = ZendeskEmulator()
+        emulator.limitPerMinute = 100_000
+        try emulator.start()
+        defer { emulator.stop() }
+        let once = try Self.context(folder, emulator, requestsPerMinute: 6000, retries: 1)
+        try Self.runUpToMap(once)
+        emulator.lock.lock()
+        emulator.writes.failAfterProcessingPaths = ["/api/v2/imports/tickets/create_many.json": 1]
+        emulator.lock.unlock()
+        #expect(throws: FerryError.self) { try LoadStage(context: once, reporter: Reporter(stage: "load", quiet: true)).run() }
+        emulator.lock.lock()
+        let importedBefore = emulator.writes.importedTicketCount
+        emulator.lock.unlock()
+        #expect(importedBefore == 100)
+
+        let again = try Self.context(folder, emulator, requestsPerMinute: 6000)
+        let result = try LoadStage(context: again, reporter: Reporter(stage: "load", quiet: true)).run()
+        let tickets = ZendeskTestKit.ids(try ZendeskTestKit.records(folder, stage: "map").members["tickets.ndjson"])
+        emulator.lock.lock()
+        let imported = emulator.tickets
+        let count = emulator.writes.importedTicketCount
+        emulator.lock.unlock()
+        #expect(count == tickets.count)
+        #expect(Set(imported.compactMap { $0["external_id"] as? String }).count == tickets.count)
+        #expect(result.counts[.tickets].rejected == 0)
+        #expect(emulator.recordedViolations.isEmpty, "\(emulator.recordedViolations)")
+    }
 }
