@@ -6,6 +6,7 @@
 #
 #   make              install missing system packages, build, migrate the samples, verify
 #   make test         unit and end-to-end tests
+#   make test-zendesk the zendesk-api connector's tests against the local Zendesk emulator
 #   make extract|dedupe|map|load|verify   run the pipeline up to that stage
 #   make demo         a demo migration of 20 random sample tickets and 20 articles (seeded)
 #   make delta        bring only what changed in the source since the last extract, through all stages
@@ -47,7 +48,7 @@ endef
 
 FORCE:
 
-.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan purge test demo delta kill-test clean help
+.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan purge test test-zendesk demo delta kill-test clean help
 
 all: verify
 	@echo "== done: the sample migration is verified; open the report: $(abspath $(STAGES)/verify/report.html)"
@@ -133,6 +134,11 @@ browser-deps:
 test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The emulator (Tests/FerryTests/ZendeskEmulator) runs in-process on an ephemeral port of 127.0.0.1.
+test-zendesk: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter ZendeskAPI
 
 clean:
 	rm -rf .build .demo
