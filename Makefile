@@ -6,6 +6,7 @@
 #
 #   make              install missing system packages, build, migrate the samples, verify
 #   make test         unit and end-to-end tests
+#   make test-zendesk the zendesk-api connector's tests against the local Zendesk emulator
 #   make extract|dedupe|map|load|verify   run the pipeline up to that stage
 #   make demo         a demo migration of 20 random sample tickets and 20 articles (seeded)
 #   make delta        bring only what changed in the source since the last extract, through all stages
@@ -48,7 +49,7 @@ endef
 
 FORCE:
 
-.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan purge test demo delta kill-test clean help
+.PHONY: FORCE all deps browser-deps build extract dedupe map load verify plan purge test test-zendesk demo delta kill-test clean help
 
 all: verify
 	@echo "== done: the sample migration is verified; open the report: $(abspath $(STAGES)/verify/report.html)"
@@ -136,6 +137,11 @@ test: deps browser-deps
 	@if reason=$$(bash scripts/rt-server.sh can-run 2>&1); then echo "== RT integration tests will run (Request Tracker 5 is installed or installable; FERRY_SKIP_RT=1 skips them)"; \
 	else echo "== RT integration tests will be SKIPPED: $$reason"; fi
 	$(SWIFT) test --skip-build
+
+# The emulator (Tests/FerryTests/ZendeskEmulator) runs in-process on an ephemeral port of 127.0.0.1.
+test-zendesk: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter ZendeskAPI
 
 clean:
 	rm -rf .build .demo

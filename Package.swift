@@ -75,11 +75,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Zendesk over its REST API: source (incremental exports) and target (Ticket Import).
+        .target(
+            name: "FerryZendeskAPI",
+            dependencies: [
+                "FerryCore", "FerryZendesk", "FerryHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // The five stages: extract, dedupe, map, load, verify.
         .target(
             name: "FerryStages",
             dependencies: [
-                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryRT",
+                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryRT", "FerryZendeskAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -100,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "FerryTests",
             dependencies: [
-                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryStages", "FerryHTTP", "FerryRT",
+                "FerryCore", "FerryZendesk", "FerrySQLite", "FerryStages", "FerryHTTP", "FerryRT", "FerryZendeskAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

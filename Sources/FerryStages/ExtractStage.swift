@@ -1,6 +1,7 @@
 import FerryCore
 import FerryRT
 import FerryZendesk
+import FerryZendeskAPI
 import Foundation
 
 /// What an extract run takes from the source.
@@ -44,8 +45,17 @@ public struct ExtractStage {
             let reporter = self.reporter
             return try RTSource(settings: rt, system: settings.system, credentialsFile: rt.credentialsFile.map(context.resolve),
                                 scratch: context.stage(.extract).url.appendingPathComponent(".work-rt"), log: { reporter.warning($0) })
+        case "zendesk-api":
+            guard let zendesk = settings.zendesk else {
+                throw FerryError.config(file: context.configName, detail: "source.type: zendesk-api needs a source.zendesk section", hint: "docs/connectors/zendesk.md")
+            }
+            let (credentials, scheme) = try ZendeskCredentials.resolve(zendesk, file: zendesk.credentialsFile.map(context.resolve))
+            let reporter = self.reporter
+            let client = ZendeskClient(settings: zendesk, credentials: credentials, scheme: scheme, log: { reporter.warning($0) })
+            return ZendeskAPISource(settings: zendesk, client: client, system: settings.system,
+                                    spool: context.stage(.extract).url.appendingPathComponent("zendesk-downloads"))
         default:
-            throw FerryError.config(file: context.configName, detail: "source.type: unknown source \"\(settings.type)\"", hint: "use zendesk-export or rt (the connectors are listed in docs/connectors/)")
+            throw FerryError.config(file: context.configName, detail: "source.type: unknown source \"\(settings.type)\"", hint: "use zendesk-export, zendesk-api or rt (the connectors are listed in docs/connectors/)")
         }
     }
 
@@ -126,11 +136,16 @@ public struct ExtractStage {
             try source.extract(from: position, into: FilteringSink(base: sink, keeps: selection!.contains), reporter: reporter)
         case .delta:
             let cutoff = since!
+            let cursorSource = source as? CursorDeltaSource
+            // A cursor source starts where the last complete run's cursors stand (kept in its last part's position).
+            cursorSource?.startDelta(after: previous?.status == .complete ? previous?.parts.last?.position : position, since: cutoff)
             try source.extract(from: position, into: FilteringSink(base: sink, keeps: { record in
                 guard let changed = updatedAt(record) else { return true }
                 return changed > cutoff
             }), reporter: reporter)
-            if let ids, let previousName = checkpoint.cursor?["previous_ids"], checkpoint.cursor?["deletions"] == nil {
+            if cursorSource != nil {
+                reporter.info("\(source.system): read through incremental cursors; records deleted in the source are not detected by this delta")
+            } else if let ids, let previousName = checkpoint.cursor?["previous_ids"], checkpoint.cursor?["deletions"] == nil {
                 let previousURL = directory.url.appendingPathComponent(previousName)
                 if FileManager.default.fileExists(atPath: previousURL.path) {
                     try sink.recordDeletions(try ids.missing(comparedTo: previousURL), since: cutoff)

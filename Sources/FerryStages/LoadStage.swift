@@ -1,6 +1,7 @@
 import FerryCore
 import FerryRT
 import FerrySQLite
+import FerryZendeskAPI
 import Foundation
 
 /// `ferry-load`: writes the map stage's parts into the target.
@@ -29,6 +30,7 @@ public struct LoadStage {
     /// Where the target is, for messages: the archive's path, or the RT server's URL.
     public var targetDescription: String {
         if context.config.target.type == "rt", let rt = context.config.target.rt { return "Request Tracker at \(rt.url)" }
+        if context.config.target.type == "zendesk-api", let zendesk = context.config.target.zendesk { return "Zendesk at \(zendesk.baseURL)" }
         return targetURL.path
     }
 
@@ -50,8 +52,17 @@ public struct LoadStage {
             let reporter = self.reporter
             return try RTTarget(settings: rt, stateURL: rtStateURL, credentialsFile: rt.credentialsFile.map(context.resolve),
                                 log: { reporter.warning($0) })
+        case "zendesk-api":
+            guard let zendesk = settings.zendesk else {
+                throw FerryError.config(file: context.configName, detail: "target.type: zendesk-api needs a target.zendesk section", hint: "docs/connectors/zendesk.md")
+            }
+            let reporter = self.reporter
+            let (credentials, scheme) = try ZendeskCredentials.resolve(zendesk, file: zendesk.credentialsFile.map(context.resolve))
+            let client = ZendeskClient(settings: zendesk, credentials: credentials, scheme: scheme, log: { reporter.warning($0) })
+            let stateURL = zendesk.state.map(context.resolve) ?? context.stage(.load).url.appendingPathComponent("zendesk-state.sqlite")
+            return try ZendeskAPITarget(settings: zendesk, client: client, stateURL: stateURL, log: { reporter.warning($0) })
         default:
-            throw FerryError.config(file: context.configName, detail: "target.type: unknown target \"\(settings.type)\"", hint: "use sqlite or rt (the connectors are listed in docs/connectors/)")
+            throw FerryError.config(file: context.configName, detail: "target.type: unknown target \"\(settings.type)\"", hint: "use sqlite, rt or zendesk-api (the connectors are listed in docs/connectors/)")
         }
     }
 

@@ -85,43 +85,12 @@ public final class ZendeskExportSource: SourceConnector {
             let offset = resuming ? UInt64(position?["offset"] ?? "0") ?? 0 : 0
             let firstLine = resuming ? (Int(position?["line"] ?? "0") ?? 0) + 1 : 1
             let displayName = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1)) : url.lastPathComponent
+            let converter = ZendeskConverter(system: system, root: root, sink: sink)
             try NDJSONFile.forEachLine(url, fromOffset: offset, firstLineNumber: firstLine) { line, number, after in
-                let context = LineContext(file: displayName, line: number, entity: entity, raw: line)
-                do {
-                    try self.convert(line, entity: entity, context: context, decoder: decoder, sink: sink)
-                } catch let error as DecodingError {
-                    // A line that is not JSON at all gets a diagnosis; a wrong field keeps the decoder's words.
-                    let notJSON: Bool
-                    if case .dataCorrupted(let c) = error, c.codingPath.isEmpty { notJSON = true } else { notJSON = false }
-                    try sink.reject(context.reject(field: error.fieldPath, reason: notJSON ? JSONDiagnosis.explain(line) : error.reason))
-                } catch let error as ConversionError {
-                    try sink.reject(context.reject(recordID: error.recordID, field: error.field, reason: error.reason))
-                }
+                try converter.convert(line, entity: entity, file: displayName, line: number, decoder: decoder)
                 try sink.endOfUnit(position: ["file": name, "offset": String(after), "line": String(number)])
                 reporter.progress(done: (doneBefore + Int(after)) / 1024, total: totalKB, unit: "KB of the export")
             }
-        }
-    }
-
-    private func convert(_ line: Data, entity: EntityType, context: LineContext, decoder: JSONDecoder, sink: ExtractSink) throws {
-        if line.contains(0) {
-            throw ConversionError(field: nil, reason: "the line holds NUL bytes: the file is not UTF-8 (UTF-16 files look like this); re-export it as UTF-8 or convert it with iconv")
-        }
-        guard line.first == UInt8(ascii: "{") || line.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0xef || $0 == 0xbb || $0 == 0xbf }).first == UInt8(ascii: "{") else {
-            throw ConversionError(field: nil, reason: "not a JSON object (each line must be one \(entity.singular) object)")
-        }
-        let data = line.starts(with: [0xef, 0xbb, 0xbf]) ? line.dropFirst(3) : line
-        let mapper = ZendeskRecordMapper(system: system, root: root, sink: sink)
-        switch entity {
-        case .organizations: try sink.emit(try mapper.organization(decoder.decode(ZOrganization.self, from: data)))
-        case .users: try sink.emit(try mapper.user(decoder.decode(ZUser.self, from: data)))
-        case .groups: try sink.emit(try mapper.group(decoder.decode(ZGroup.self, from: data)))
-        case .ticketFields: try sink.emit(try mapper.ticketField(decoder.decode(ZTicketField.self, from: data)))
-        case .tickets: try mapper.ticket(decoder.decode(ZTicket.self, from: data), context: context)
-        case .kbCategories: try sink.emit(try mapper.category(decoder.decode(ZCategory.self, from: data)))
-        case .kbSections: try sink.emit(try mapper.section(decoder.decode(ZSection.self, from: data)))
-        case .kbArticles: try mapper.article(decoder.decode(ZArticle.self, from: data), context: context)
-        case .comments, .attachments: break
         }
     }
 }

@@ -7,6 +7,7 @@ struct ZendeskRecordMapper {
     let system: String
     let root: URL
     let sink: ExtractSink
+    var download: ((String) throws -> URL?)? = nil
 
     func time(_ value: String?, _ field: String, _ id: String) throws -> String? {
         guard let value, !value.isEmpty else { return nil }
@@ -159,6 +160,15 @@ struct ZendeskRecordMapper {
             try sink.reject(context.reject(recordID: id, field: field + ".content_url", reason: reason, entity: .attachments))
         }
         if a.content_url.hasPrefix("http://") || a.content_url.hasPrefix("https://") {
+            if let download {
+                guard let file = try download(a.content_url) else {
+                    return try reject("the server has no file at \(a.content_url.prefix(120)) (HTTP 404)")
+                }
+                defer { try? FileManager.default.removeItem(at: file) }
+                let (sha, size) = try sink.addBlob(copyingFrom: file)
+                return try sink.emit(Attachment(id: id, sourceSystem: system, parentType: parent, parentID: parentID, fileName: a.file_name,
+                                                contentType: a.content_type, size: size, sha256: sha, inline: a.inline ?? false))
+            }
             return try reject("remote URL \(a.content_url.prefix(80)): the zendesk-export source reads files inside the export folder only")
         }
         // Resolve links before the check: a symlink inside the export must not lead outside it.

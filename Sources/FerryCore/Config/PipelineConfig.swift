@@ -75,8 +75,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "": ["version", "stages_dir", "bundle", "source", "dedupe", "map", "target", "retention"],
         "retention": ["days", "include_target"],
         "bundle": ["part_records", "zstd_level", "encrypt", "passphrase_env", "passphrase_file", "scrypt_work_factor", "max_expansion"],
-        "source": ["type", "path", "system", "rt"],
+        "source": ["type", "path", "system", "rt", "zendesk"],
         "source.rt": RTSettings.keys,
+        "source.zendesk": ZendeskAPISettings.keys,
         "dedupe": ["merge_users_by_email", "merge_organizations"],
         "map": ["statuses", "priorities", "types", "agents", "groups", "custom_fields", "missing_users", "filters", "options"],
         "map.agents": ["default", "map", "reassign_inactive"],
@@ -84,9 +85,10 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         "map.custom_fields.fields.*": FieldTarget.keyNames,
         "map.filters": TicketFilters.keyNames,
         "map.options": MigrationOptions.keyNames,
-        "target": ["type", "path", "deletions", "encrypt_attachments", "kb_links", "rt"],
+        "target": ["type", "path", "deletions", "encrypt_attachments", "kb_links", "rt", "zendesk"],
         "target.kb_links": ["url", "source_hosts", "in_comments"],
         "target.rt": RTSettings.keys,
+        "target.zendesk": ZendeskAPISettings.keys,
     ]
 
     /// The values each enumerated setting accepts, by Swift type name, for errors.
@@ -166,6 +168,14 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
             throw FerryError.config(file: file, detail: "bundle.max_expansion: \(bundle.maxExpansion) is below 10", hint: "NDJSON compresses 5 to 20 times; the default is 1000")
         }
         try source.rt?.validate(file: file, section: "source")
+        try source.zendesk?.validate(file: file, section: "source")
+        try target.zendesk?.validate(file: file, section: "target")
+        if source.type == "zendesk-api" && source.zendesk == nil {
+            throw FerryError.config(file: file, detail: "source.type: zendesk-api needs a source.zendesk section", hint: "at least source.zendesk.subdomain (or url); docs/connectors/zendesk.md")
+        }
+        if target.type == "zendesk-api" && target.zendesk == nil {
+            throw FerryError.config(file: file, detail: "target.type: zendesk-api needs a target.zendesk section", hint: "at least target.zendesk.subdomain (or url); docs/connectors/zendesk.md")
+        }
         try target.rt?.validate(file: file, section: "target")
         if target.type == "rt" && target.rt == nil {
             throw FerryError.config(file: file, detail: "target.type: rt needs a target.rt section", hint: "at least target.rt.url; docs/connectors/rt.md")
@@ -252,9 +262,11 @@ public struct SourceSettings: Codable, Equatable, Sendable {
     public var system: String
     /// `type: rt`: the Request Tracker to read (docs/connectors/rt.md).
     public var rt: RTSettings?
+    /// `type: zendesk-api`: the Zendesk account to read (docs/connectors/zendesk.md).
+    public var zendesk: ZendeskAPISettings?
 
-    public init(type: String = "zendesk-export", path: String = "samples/zendesk-export", system: String = "zendesk", rt: RTSettings? = nil) {
-        self.type = type; self.path = path; self.system = system; self.rt = rt
+    public init(type: String = "zendesk-export", path: String = "samples/zendesk-export", system: String = "zendesk", rt: RTSettings? = nil, zendesk: ZendeskAPISettings? = nil) {
+        self.type = type; self.path = path; self.system = system; self.rt = rt; self.zendesk = zendesk
     }
 
     public init(from decoder: Decoder) throws {
@@ -263,6 +275,7 @@ public struct SourceSettings: Codable, Equatable, Sendable {
         path = try c.decodeIfPresent(String.self, forKey: .path) ?? "samples/zendesk-export"
         system = try c.decodeIfPresent(String.self, forKey: .system) ?? "zendesk"
         rt = try c.decodeIfPresent(RTSettings.self, forKey: .rt)
+        zendesk = try c.decodeIfPresent(ZendeskAPISettings.self, forKey: .zendesk)
     }
 }
 
@@ -406,6 +419,8 @@ public struct TargetSettings: Codable, Equatable, Sendable {
     public var rt: RTSettings?
     /// Rewriting links to the source's knowledge base into the target's URLs.
     public var kbLinks: KBLinkSettings
+    /// `type: zendesk-api`: the Zendesk account to write (docs/connectors/zendesk.md).
+    public var zendesk: ZendeskAPISettings?
 
     public enum DeletionPolicy: String, Codable, Sendable {
         /// Leave the target as it is; the load reports how many.
@@ -416,12 +431,12 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         case delete
     }
 
-    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false, kbLinks: KBLinkSettings = .init(), rt: RTSettings? = nil) {
+    public init(type: String = "sqlite", path: String? = nil, deletions: DeletionPolicy = .keep, encryptAttachments: Bool = false, kbLinks: KBLinkSettings = .init(), rt: RTSettings? = nil, zendesk: ZendeskAPISettings? = nil) {
         self.type = type; self.path = path; self.deletions = deletions; self.encryptAttachments = encryptAttachments; self.rt = rt
-        self.kbLinks = kbLinks
+        self.kbLinks = kbLinks; self.zendesk = zendesk
     }
 
-    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments", kbLinks = "kb_links", rt }
+    enum CodingKeys: String, CodingKey { case type, path, deletions, encryptAttachments = "encrypt_attachments", kbLinks = "kb_links", rt, zendesk }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -431,6 +446,7 @@ public struct TargetSettings: Codable, Equatable, Sendable {
         encryptAttachments = try c.decodeIfPresent(Bool.self, forKey: .encryptAttachments) ?? false
         kbLinks = try c.decodeIfPresent(KBLinkSettings.self, forKey: .kbLinks) ?? .init()
         rt = try c.decodeIfPresent(RTSettings.self, forKey: .rt)
+        zendesk = try c.decodeIfPresent(ZendeskAPISettings.self, forKey: .zendesk)
     }
 }
 
@@ -557,5 +573,114 @@ public struct KBLinkSettings: Codable, Equatable, Sendable {
         url = try c.decodeIfPresent(String.self, forKey: .url)
         sourceHosts = try c.decodeIfPresent([String].self, forKey: .sourceHosts) ?? []
         inComments = try c.decodeIfPresent(Bool.self, forKey: .inComments) ?? false
+    }
+}
+
+/// A Zendesk account reached through its REST API (`source.zendesk`, `target.zendesk`;
+/// docs/connectors/zendesk.md). Credentials never appear here: only where to find them.
+public struct ZendeskAPISettings: Codable, Equatable, Sendable {
+    static let keys = ["subdomain", "url", "email_env", "token_env", "oauth_token_env", "credentials_file", "requests_per_minute",
+                       "max_concurrency", "timeout_seconds", "retries", "start_time", "page_size", "state", "archive_immediately",
+                       "incremental_requests_per_minute"]
+
+    /// The account's subdomain: https://<subdomain>.zendesk.com.
+    public var subdomain: String?
+    /// The base URL instead of a subdomain (a test server: "http://127.0.0.1:8089").
+    public var url: String?
+    /// Environment variables: the agent's e-mail and API token (basic auth `email/token:TOKEN`),
+    /// or an OAuth access token (Bearer), which wins when set.
+    public var emailEnv: String
+    public var tokenEnv: String
+    public var oauthTokenEnv: String
+    /// A file with `email=` and `token=` lines (or `oauth_token=`), relative to pipeline.yml.
+    public var credentialsFile: String?
+    /// Requests per minute Ferry sends at most: below the plan's limit (Team 200,
+    /// Professional 400, Enterprise 700). A lower `x-rate-limit` from the server wins.
+    public var requestsPerMinute: Int
+    /// Requests per minute to the incremental export endpoints, which have their own limit (10 a minute).
+    public var incrementalRequestsPerMinute: Int
+    /// Requests in flight at once.
+    public var maxConcurrency: Int
+    /// Seconds one request may take.
+    public var timeoutSeconds: Double
+    /// Attempts per request (429, 5xx, timeouts and connection errors are retried).
+    public var retries: Int
+    /// Source: Unix time the first incremental export starts from (0: everything).
+    public var startTime: Int64
+    /// Items per page (incremental exports take up to 1000, lists up to 100).
+    public var pageSize: Int
+    /// Target: the local ID map (relative to pipeline.yml); default zendesk-state.sqlite in the load folder.
+    public var state: String?
+    /// Target: closed tickets go straight to the archive (Ticket Import's archive_immediately).
+    public var archiveImmediately: Bool
+
+    public init(subdomain: String? = nil, url: String? = nil, emailEnv: String = "FERRY_ZENDESK_EMAIL", tokenEnv: String = "FERRY_ZENDESK_API_TOKEN",
+                oauthTokenEnv: String = "FERRY_ZENDESK_OAUTH_TOKEN", credentialsFile: String? = nil, requestsPerMinute: Int = 180,
+                incrementalRequestsPerMinute: Int = 10,
+                maxConcurrency: Int = 4, timeoutSeconds: Double = 60, retries: Int = 6, startTime: Int64 = 0, pageSize: Int = 1000,
+                state: String? = nil, archiveImmediately: Bool = false) {
+        self.incrementalRequestsPerMinute = incrementalRequestsPerMinute
+        self.subdomain = subdomain; self.url = url; self.emailEnv = emailEnv; self.tokenEnv = tokenEnv; self.oauthTokenEnv = oauthTokenEnv
+        self.credentialsFile = credentialsFile; self.requestsPerMinute = requestsPerMinute; self.maxConcurrency = maxConcurrency
+        self.timeoutSeconds = timeoutSeconds; self.retries = retries; self.startTime = startTime; self.pageSize = pageSize
+        self.state = state; self.archiveImmediately = archiveImmediately
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case subdomain, url, emailEnv = "email_env", tokenEnv = "token_env", oauthTokenEnv = "oauth_token_env"
+        case credentialsFile = "credentials_file", requestsPerMinute = "requests_per_minute", maxConcurrency = "max_concurrency"
+        case timeoutSeconds = "timeout_seconds", retries, startTime = "start_time", pageSize = "page_size", state
+        case archiveImmediately = "archive_immediately", incrementalRequestsPerMinute = "incremental_requests_per_minute"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let d = ZendeskAPISettings()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        subdomain = try c.decodeIfPresent(String.self, forKey: .subdomain)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        emailEnv = try c.decodeIfPresent(String.self, forKey: .emailEnv) ?? d.emailEnv
+        tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv) ?? d.tokenEnv
+        oauthTokenEnv = try c.decodeIfPresent(String.self, forKey: .oauthTokenEnv) ?? d.oauthTokenEnv
+        credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
+        requestsPerMinute = try c.decodeIfPresent(Int.self, forKey: .requestsPerMinute) ?? d.requestsPerMinute
+        incrementalRequestsPerMinute = try c.decodeIfPresent(Int.self, forKey: .incrementalRequestsPerMinute) ?? d.incrementalRequestsPerMinute
+        maxConcurrency = try c.decodeIfPresent(Int.self, forKey: .maxConcurrency) ?? d.maxConcurrency
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? d.timeoutSeconds
+        retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? d.retries
+        startTime = try c.decodeIfPresent(Int64.self, forKey: .startTime) ?? d.startTime
+        pageSize = try c.decodeIfPresent(Int.self, forKey: .pageSize) ?? d.pageSize
+        state = try c.decodeIfPresent(String.self, forKey: .state)
+        archiveImmediately = try c.decodeIfPresent(Bool.self, forKey: .archiveImmediately) ?? d.archiveImmediately
+    }
+
+    /// https://<subdomain>.zendesk.com, or `url`, without a trailing slash.
+    public var baseURL: String {
+        var base = url ?? "https://\(subdomain ?? "").zendesk.com"
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    func validate(file: String, section: String) throws {
+        if let url {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw FerryError.config(file: file, detail: "\(section).zendesk.url: \"\(url)\" is not an http(s) URL", hint: "for example https://acme.zendesk.com, or set subdomain instead")
+            }
+        } else {
+            guard let subdomain, !subdomain.isEmpty, subdomain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw FerryError.config(file: file, detail: "\(section).zendesk: neither subdomain nor url is set (or the subdomain is not a name)", hint: "subdomain: acme for https://acme.zendesk.com")
+            }
+        }
+        guard (1...6000).contains(requestsPerMinute) else {
+            throw FerryError.config(file: file, detail: "\(section).zendesk.requests_per_minute: \(requestsPerMinute) is outside 1...6000", hint: "stay below your plan's limit: Team 200, Professional 400, Enterprise 700 per minute")
+        }
+        guard (1...6000).contains(incrementalRequestsPerMinute) else {
+            throw FerryError.config(file: file, detail: "\(section).zendesk.incremental_requests_per_minute: \(incrementalRequestsPerMinute) is outside 1...6000", hint: "Zendesk allows 10 a minute to the incremental exports (30 with the High Volume add-on)")
+        }
+        guard (1...64).contains(maxConcurrency) else {
+            throw FerryError.config(file: file, detail: "\(section).zendesk.max_concurrency: \(maxConcurrency) is outside 1...64", hint: "4 is a good default")
+        }
+        guard timeoutSeconds > 0, (1...20).contains(retries), (1...1000).contains(pageSize), startTime >= 0 else {
+            throw FerryError.config(file: file, detail: "\(section).zendesk: timeout_seconds must be positive, retries within 1...20, page_size within 1...1000 and start_time not negative", hint: "the defaults are 60, 6, 1000 and 0")
+        }
     }
 }

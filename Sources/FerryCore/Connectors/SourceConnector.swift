@@ -31,3 +31,13 @@ public protocol SourceConnector {
     /// Reads everything after `position` (from the start when nil) into the sink.
     func extract(from position: SourcePosition?, into sink: ExtractSink, reporter: Reporter) throws
 }
+
+/// A source that finds what changed by itself (an API's incremental export
+/// cursors) instead of reading everything for the extract stage to filter.
+/// In a delta run the stage calls `startDelta` before `extract`, with the
+/// position the last complete run ended at (where the source keeps its
+/// cursors) and that run's newest updated_at. Such a source reads only changed
+/// records, so the stage does not infer deletions from records it did not see.
+public protocol CursorDeltaSource: SourceConnector {
+    func startDelta(after position: SourcePosition?, since: String)
+}

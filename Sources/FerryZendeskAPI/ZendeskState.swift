@@ -1,0 +1,159 @@
+import FerryCore
+import Foundation
+import GRDB
+
+/// The Zendesk load's local, durable memory (`stages/load/zendesk-state.sqlite`):
+/// which source record became which Zendesk object, with the content hash last
+/// loaded. The API has no transactions, so this is what makes a load idempotent:
+/// a ticket is written `pending` (with the external_id it is imported under)
+/// before its import is sent, and `loaded` only once Zendesk reported its id; a
+/// pending ticket makes the next attempt look for it in Zendesk by external_id
+/// before importing anything again.
+final class ZendeskState: @unchecked Sendable {
+    let url: URL
+    private let queue: DatabaseQueue
+
+    struct Entry {
+        var targetID: Int64?
+        var contentHash: String?
+        var status: String
+        var reason: String?
+        var lookupKey: String?
+        var record: String?
+        var updatedAt: String
+    }
+
+    init(url: URL) throws {
+        self.url = url
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            queue = try DatabaseQueue(path: url.path, configuration: configuration)
+            try queue.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS id_map (
+                        entity TEXT NOT NULL, source_id TEXT NOT NULL, target_id INTEGER, content_hash TEXT, status TEXT NOT NULL,
+                        reason TEXT, lookup_key TEXT, record TEXT, deleted_in_source TEXT, updated_at TEXT NOT NULL,
+                        PRIMARY KEY (entity, source_id));
+                    CREATE INDEX IF NOT EXISTS id_map_target ON id_map (entity, target_id);
+                    CREATE TABLE IF NOT EXISTS loaded_parts (
+                        fingerprint TEXT NOT NULL, part TEXT NOT NULL, content_digest TEXT NOT NULL, summary TEXT,
+                        PRIMARY KEY (fingerprint, part));
+                    CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL);
+                    """)
+            }
+        } catch let error as DatabaseError {
+            throw FerryError.io(path: url.path, detail: "the Zendesk load's ID map cannot be opened: \(error.message ?? "\(error)")")
+        }
+    }
+
+    private func io<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try queue.write(body) } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                throw FerryError.locked(path: url.path, holder: "another ferry process")
+            }
+            throw FerryError.io(path: url.path, detail: error.message ?? "\(error)")
+        }
+    }
+
+    func entry(_ entity: EntityType, _ sourceID: String) throws -> Entry? {
+        try io { db in
+            try Row.fetchOne(db, sql: "SELECT target_id, content_hash, status, reason, lookup_key, record, updated_at FROM id_map WHERE entity = ? AND source_id = ?",
+                             arguments: [entity.rawValue, sourceID]).map {
+                Entry(targetID: $0[0], contentHash: $0[1], status: $0[2], reason: $0[3], lookupKey: $0[4], record: $0[5], updatedAt: $0[6])
+            }
+        }
+    }
+
+    func loaded(_ entity: EntityType, _ sourceID: String) throws -> Entry? {
+        guard let entry = try entry(entity, sourceID), entry.status == "loaded" else { return nil }
+        return entry
+    }
+
+    func setLoaded(_ entity: EntityType, _ sourceID: String, targetID: Int64?, hash: String, record: String?, lookupKey: String? = nil) throws {
+        try io { db in
+            try db.execute(sql: """
+                INSERT INTO id_map (entity, source_id, target_id, content_hash, status, reason, lookup_key, record, updated_at)
+                VALUES (?, ?, ?, ?, 'loaded', NULL, ?, ?, ?)
+                ON CONFLICT (entity, source_id) DO UPDATE SET target_id = excluded.target_id, content_hash = excluded.content_hash,
+                    status = 'loaded', reason = NULL, lookup_key = COALESCE(excluded.lookup_key, id_map.lookup_key),
+                    record = excluded.record, updated_at = excluded.updated_at
+                """, arguments: [entity.rawValue, sourceID, targetID, hash, lookupKey, record, Clock.nowISO8601()])
+        }
+    }
+
+    func setPending(_ entity: EntityType, _ sourceID: String, hash: String, lookupKey: String) throws {
+        try io { db in
+            try db.execute(sql: """
+                INSERT INTO id_map (entity, source_id, content_hash, status, lookup_key, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)
+                ON CONFLICT (entity, source_id) DO UPDATE SET status = 'pending', content_hash = excluded.content_hash,
+                    lookup_key = excluded.lookup_key, updated_at = excluded.updated_at
+                """, arguments: [entity.rawValue, sourceID, hash, lookupKey, Clock.nowISO8601()])
+        }
+    }
+
+    func setFailed(_ entity: EntityType, _ sourceID: String, hash: String, reason: String) throws {
+        try io { db in
+            try db.execute(sql: """
+                INSERT INTO id_map (entity, source_id, content_hash, status, reason, updated_at) VALUES (?, ?, ?, 'failed', ?, ?)
+                ON CONFLICT (entity, source_id) DO UPDATE SET status = 'failed', reason = excluded.reason,
+                    content_hash = excluded.content_hash, updated_at = excluded.updated_at
+                """, arguments: [entity.rawValue, sourceID, hash, reason, Clock.nowISO8601()])
+        }
+    }
+
+    func markDeleted(_ entity: EntityType, _ sourceID: String, reason: String) throws {
+        try io { db in
+            try db.execute(sql: "UPDATE id_map SET deleted_in_source = ? WHERE entity = ? AND source_id = ?", arguments: [reason, entity.rawValue, sourceID])
+        }
+    }
+
+    func sourceID(_ entity: EntityType, targetID: Int64) throws -> String? {
+        try io { db in
+            try String.fetchOne(db, sql: "SELECT source_id FROM id_map WHERE entity = ? AND target_id = ? AND status = 'loaded' ORDER BY source_id LIMIT 1",
+                                arguments: [entity.rawValue, targetID])
+        }
+    }
+
+    func failed() throws -> [(entity: EntityType, sourceID: String)] {
+        try io { db in
+            try Row.fetchAll(db, sql: "SELECT entity, source_id FROM id_map WHERE status = 'failed' ORDER BY entity, source_id").compactMap { row in
+                EntityType(rawValue: row[0]).map { ($0, row[1] as String) }
+            }
+        }
+    }
+
+    func isPartLoaded(fingerprint: String, part: String, digest: String) throws -> Bool {
+        try io { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM loaded_parts WHERE fingerprint = ? AND part = ? AND content_digest = ?", arguments: [fingerprint, part, digest]) ?? false
+        }
+    }
+
+    func partSummary(fingerprint: String, part: String) throws -> String? {
+        try io { db in
+            try String.fetchOne(db, sql: "SELECT summary FROM loaded_parts WHERE fingerprint = ? AND part = ?", arguments: [fingerprint, part])
+        }
+    }
+
+    func markPart(fingerprint: String, part: String, digest: String, summary: String?) throws {
+        try io { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO loaded_parts (fingerprint, part, content_digest, summary) VALUES (?, ?, ?, ?)",
+                           arguments: [fingerprint, part, digest, summary])
+        }
+    }
+
+    func addBlob(sha256: String, size: UInt64) throws {
+        try io { db in try db.execute(sql: "INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?, ?)", arguments: [sha256, Int64(size)]) }
+    }
+
+    func blob(_ sha256: String) throws -> UInt64? {
+        try io { db in try Int64.fetchOne(db, sql: "SELECT size FROM blobs WHERE sha256 = ?", arguments: [sha256]).map(UInt64.init) }
+    }
+
+    func count(_ entity: EntityType, where clause: String, _ value: String) throws -> Int {
+        try io { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM id_map WHERE entity = ? AND status = 'loaded' AND \(clause)", arguments: [entity.rawValue, value]) ?? 0
+        }
+    }
+}
