@@ -240,7 +240,7 @@ public struct LoadStage {
     func rewriteKnowledgeBaseLinks(_ target: any TargetConnector) throws {
         guard let archive = target as? HelpDeskArchive else {
             if context.config.target.kbLinks.url != nil {
-                reporter.warning("target.kb_links: the \(context.config.target.type) target keeps no knowledge base; links are left as they are")
+                reporter.warning("target.kb_links: links are rewritten in the SQLite archive only; with the \(context.config.target.type) target they are left as they are")
             }
             return
         }
