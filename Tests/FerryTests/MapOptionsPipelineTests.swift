@@ -151,6 +151,38 @@ struct MapOptionsPipelineTests {
         #expect(try query(run, "SELECT count(*) FROM users WHERE source_id = '2010'") as Int? == 1)
     }
 
+    @Test func attachmentsNoneSkipsEveryAttachmentAndEventsAreDroppedByDefault() throws {
+        let run = try PipelineRun(partRecords: 300)
+        try run.editConfig { $0.replacingOccurrences(of: "  missing_users: placeholder", with: """
+              missing_users: placeholder
+              options:
+                attachments: none
+            """) }
+        let statuses = try run.runAll()
+        #expect(statuses["verify"] == 0)
+        let summary = try run.verifySummary()
+        let tickets = try Self.sampleTickets()
+        let all = tickets.flatMap { Self.comments($0).flatMap(Self.attachments) }.count + (try Self.sampleArticles()).flatMap(Self.attachments).count
+        #expect(all > 0)
+        #expect(summary.entities["attachments"]?["skipped"] == all)
+        #expect(summary.differences == 0)
+        #expect(try query(run, "SELECT count(*) FROM attachments") as Int? == 0)
+        #expect(try query(run, "SELECT count(*) FROM blobs") as Int? == 0)
+        #expect(try skippedReasons(run).filter { $0.contains("map.options.attachments: none") }.count == all)
+        // ticket_events defaults to drop: no notes, and a change record per ticket with events.
+        #expect(try query(run, "SELECT count(*) FROM comments WHERE source_id LIKE 'ferry-%'") as Int? == 0)
+        var dropped = 0
+        for part in try run.parts("map") {
+            try BundleReader(url: part).read(line: { member, line, _ in
+                guard member == FieldChange.memberName, let change = try? JSONDecoder().decode(FieldChange.self, from: line),
+                      change.field == "events" else { return }
+                #expect(change.reason.hasPrefix("map.options.ticket_events: drop"))
+                dropped += 1
+            })
+        }
+        #expect(dropped == tickets.filter { !($0["audits"] as? [Any] ?? []).isEmpty }.count)
+    }
+
     // MARK: custom field conversion
 
     static let conversions = [
