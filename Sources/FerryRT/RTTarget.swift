@@ -29,7 +29,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
     let settings: RTSettings
     let rt: RTClient
     let state: RTState
-    let spool: URL
+    let spool: BlobSpool
     let log: @Sendable (String) -> Void
     private let json = CanonicalJSON()
 
@@ -57,7 +57,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
         rt = RTClient(settings: settings, credentials: credentials, log: log)
         location = rt.service
         state = try RTState(url: stateURL)
-        spool = stateURL.deletingLastPathComponent().appendingPathComponent("rt-blobs")
+        spool = BlobSpool(directory: stateURL.deletingLastPathComponent().appendingPathComponent("rt-blobs"))
         // Reachable, and the credentials work: fail fast with exit 75 or 2.
         guard try rt.get("/rt") != nil else {
             throw FerryError.remote(service: rt.service, detail: "no REST2 API at \(rt.base)", hint: "check target.rt.url (the server's base URL, without /REST/2.0)")
@@ -95,17 +95,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
     }
 
     public func storeBlob(sha256: String, size: UInt64, _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        let file = spool.appendingPathComponent(sha256)
-        if FileManager.default.fileExists(atPath: file.path) { try produce { _ in }; return }
-        try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
-        var data = Data()
-        var hasher = SHA256Stream()
-        try produce { chunk in data.append(contentsOf: chunk); hasher.update(chunk) }
-        let digest = hasher.hexDigest()
-        guard UInt64(data.count) == size, digest == sha256.lowercased() else {
-            throw FerryError.badInput(file: "blobs/\(sha256)", line: nil, detail: "expected \(size) bytes with SHA-256 \(sha256), got \(data.count) bytes with SHA-256 \(digest)")
-        }
-        try DurableFile.write(data, to: file)
+        try spool.store(sha256: sha256, size: size, produce)
     }
 
     public func failedRecords() throws -> [(entity: EntityType, sourceID: String)] { try state.failed() }
@@ -465,7 +455,7 @@ public final class RTTarget: TargetConnector, @unchecked Sendable {
             if transaction == nil {
                 var files: [JSONObject] = []
                 for (attachment, _) in item.attachments {
-                    let file = spool.appendingPathComponent(attachment.sha256)
+                    let file = spool.url(attachment.sha256)
                     guard let bytes = FileManager.default.contents(atPath: file.path) else {
                         throw FerryError.internalError("attachment \(attachment.id): its bytes (blob \(attachment.sha256)) were not in the part")
                     }

@@ -25,7 +25,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     let settings: ZendeskAPISettings
     let client: ZendeskClient
     let state: ZendeskState
-    let spool: URL
+    let spool: BlobSpool
     let log: @Sendable (String) -> Void
     private let json = CanonicalJSON()
 
@@ -55,7 +55,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
         self.log = log
         location = client.service
         state = try ZendeskState(url: stateURL)
-        spool = stateURL.deletingLastPathComponent().appendingPathComponent("zendesk-blobs")
+        spool = BlobSpool(directory: stateURL.deletingLastPathComponent().appendingPathComponent("zendesk-blobs"))
     }
 
     /// The external_id a record is matched by in Zendesk.
@@ -96,17 +96,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     }
 
     public func storeBlob(sha256: String, size: UInt64, _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        let file = spool.appendingPathComponent(sha256)
-        if FileManager.default.fileExists(atPath: file.path) { try produce { _ in }; return }
-        try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
-        var data = Data()
-        var hasher = SHA256Stream()
-        try produce { chunk in data.append(contentsOf: chunk); hasher.update(chunk) }
-        let digest = hasher.hexDigest()
-        guard UInt64(data.count) == size, digest == sha256.lowercased() else {
-            throw FerryError.badInput(file: "blobs/\(sha256)", line: nil, detail: "expected \(size) bytes with SHA-256 \(sha256), got \(data.count) bytes with SHA-256 \(digest)")
-        }
-        try DurableFile.write(data, to: file)
+        try spool.store(sha256: sha256, size: size, produce)
     }
 
     public func failedRecords() throws -> [(entity: EntityType, sourceID: String)] { try state.failed() }
@@ -453,7 +443,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     }
 
     private func upload(_ attachment: Attachment) throws -> String {
-        let file = spool.appendingPathComponent(attachment.sha256)
+        let file = spool.url(attachment.sha256)
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw Failure(reason: "the bytes of attachment \(attachment.id) (SHA-256 \(attachment.sha256)) are not in the bundle")
         }

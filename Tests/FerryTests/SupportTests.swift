@@ -417,3 +417,25 @@ import Testing
         """)
     }
 }
+
+/// The API targets' attachment spool: streamed, checked, published only when right.
+struct BlobSpoolTests {
+    @Test func storesCheckedBytesAndRefusesWrongOnesLeavingNothing() throws {
+        let folder = try TestFolder()
+        let spool = BlobSpool(directory: folder.file("spool"))
+        let bytes = Data((0..<200_000).map { UInt8($0 % 251) })
+        let sha = Hash.sha256(bytes)
+        func feed(_ data: Data) -> ((UnsafeRawBufferPointer) throws -> Void) throws -> Void {
+            { sink in
+                for start in stride(from: 0, to: data.count, by: 65_536) {
+                    try data[start..<min(start + 65_536, data.count)].withUnsafeBytes { try sink($0) }
+                }
+            }
+        }
+        #expect(throws: FerryError.self) { try spool.store(sha256: sha, size: UInt64(bytes.count), feed(bytes.dropLast())) }
+        #expect(folder.listing("spool").isEmpty)
+        try spool.store(sha256: sha, size: UInt64(bytes.count), feed(bytes))
+        #expect(try Data(contentsOf: spool.url(sha)) == bytes)
+        #expect(folder.listing("spool") == [sha])
+    }
+}
