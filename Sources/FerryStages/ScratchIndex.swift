@@ -29,9 +29,39 @@ final class ScratchIndex {
         do {
             if seeded, let seed { try FileManager.default.copyItem(at: seed, to: url) }
             queue = try DatabaseQueue(path: url.path, configuration: configuration)
-            try queue.write { db in try db.execute(sql: seeded ? reset : schema) }
+            try queue.write { db in
+                if seeded {
+                    try Self.upgrade(db, to: schema)
+                    try db.execute(sql: reset)
+                } else {
+                    try db.execute(sql: schema)
+                }
+            }
         } catch {
             throw FerryError.io(path: url.path, detail: "cannot create the stage's index: \(error)")
+        }
+    }
+
+    /// Brings an index kept by an older Ferry up to `schema`: missing tables and
+    /// indexes are created, missing columns added (NULL in the old rows, which
+    /// is what a column nobody wrote yet means). So a delta after an upgrade
+    /// starts from the old run's index instead of failing on the new columns.
+    static func upgrade(_ db: Database, to schema: String) throws {
+        let reference = try DatabaseQueue()
+        try reference.write { try $0.execute(sql: schema) }
+        let wanted = try reference.read { ref in
+            try Row.fetchAll(ref, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name")
+                .map { (type: $0["type"] as String, name: $0["name"] as String, table: $0["tbl_name"] as String, sql: $0["sql"] as String) }
+        }
+        for item in wanted where item.type == "table" {
+            guard try db.tableExists(item.name) else { try db.execute(sql: item.sql); continue }
+            let present = Set(try db.columns(in: item.name).map { $0.name.lowercased() })
+            for column in try reference.read({ try $0.columns(in: item.name) }) where !present.contains(column.name.lowercased()) {
+                try db.execute(sql: "ALTER TABLE \(item.name.quotedDatabaseIdentifier) ADD COLUMN \(column.name.quotedDatabaseIdentifier) \(column.type)")
+            }
+        }
+        for item in wanted where item.type == "index" {
+            if try !db.indexes(on: item.table).contains(where: { $0.name == item.name }) { try db.execute(sql: item.sql) }
         }
     }
 
