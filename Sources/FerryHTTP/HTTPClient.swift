@@ -14,13 +14,21 @@ public struct HTTPRequestSpec: Sendable, Equatable {
     public var url: String
     public var headers: [(String, String)]
     public var body: Data?
+    /// A body streamed from a file (an attachment upload), instead of `body`.
+    public var fileBody: HTTPFileBody?
+    /// When set, a 2xx answer's body is streamed into this file (an attachment
+    /// download) and the response's `body` stays empty; other answers are read as usual.
+    public var responseFile: URL?
 
-    public init(method: String, url: String, headers: [(String, String)] = [], body: Data? = nil) {
+    public init(method: String, url: String, headers: [(String, String)] = [], body: Data? = nil,
+                fileBody: HTTPFileBody? = nil, responseFile: URL? = nil) {
         self.method = method; self.url = url; self.headers = headers; self.body = body
+        self.fileBody = fileBody; self.responseFile = responseFile
     }
 
     public static func == (lhs: HTTPRequestSpec, rhs: HTTPRequestSpec) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body
+            && lhs.fileBody == rhs.fileBody && lhs.responseFile == rhs.responseFile
             && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
     }
 
@@ -28,7 +36,77 @@ public struct HTTPRequestSpec: Sendable, Equatable {
     public var summary: String { "\(method) \(url)" }
 }
 
-/// A response, read whole (API responses are JSON pages and single attachments).
+/// A request body read from a file while it is sent, so an attachment is never
+/// held whole in memory: `prefix`, the file's bytes, then `suffix` (a
+/// multipart form wraps the file so). The length is known up front
+/// (Content-Length), and every attempt reads the file afresh.
+public struct HTTPFileBody: Sendable, Equatable {
+    public var prefix: Data
+    public var file: URL
+    public var suffix: Data
+    /// The file's size when the body was made; a file that changes size while it is sent fails the attempt.
+    public let fileSize: Int64
+
+    public init(prefix: Data = Data(), file: URL, suffix: Data = Data()) throws {
+        self.prefix = prefix; self.file = file; self.suffix = suffix
+        do {
+            let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+            fileSize = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        } catch {
+            throw FerryError.io(path: file.path, detail: "cannot be read for upload: \(error.localizedDescription)")
+        }
+    }
+
+    public var length: Int64 { Int64(prefix.count) + fileSize + Int64(suffix.count) }
+
+    /// The body in chunks of at most 256 KiB.
+    public var chunks: Chunks { Chunks(body: self) }
+
+    public struct Chunks: AsyncSequence, Sendable {
+        public typealias Element = ByteBuffer
+        let body: HTTPFileBody
+
+        public func makeAsyncIterator() -> Iterator { Iterator(body: body) }
+
+        public struct Iterator: AsyncIteratorProtocol {
+            let body: HTTPFileBody
+            private var step = 0
+            private var handle: FileHandle?
+            private var read: Int64 = 0
+
+            init(body: HTTPFileBody) { self.body = body }
+
+            public mutating func next() async throws -> ByteBuffer? {
+                while true {
+                    switch step {
+                    case 0:
+                        step = 1
+                        if !body.prefix.isEmpty { return ByteBuffer(data: body.prefix) }
+                    case 1:
+                        if handle == nil { handle = try FileHandle(forReadingFrom: body.file) }
+                        if let data = try handle?.read(upToCount: 256 * 1024), !data.isEmpty {
+                            read += Int64(data.count)
+                            guard read <= body.fileSize else { throw HTTPTransportError.connection("\(body.file.path) grew while it was sent") }
+                            return ByteBuffer(data: data)
+                        }
+                        try handle?.close()
+                        handle = nil
+                        guard read == body.fileSize else { throw HTTPTransportError.connection("\(body.file.path) shrank while it was sent") }
+                        step = 2
+                    case 2:
+                        step = 3
+                        if !body.suffix.isEmpty { return ByteBuffer(data: body.suffix) }
+                    default:
+                        return nil
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A response. JSON pages are read whole; an attachment download with
+/// `responseFile` is streamed to that file and `body` stays empty.
 public struct HTTPResponseData: Sendable {
     public var status: Int
     /// Header names lower-cased.
@@ -66,7 +144,7 @@ public enum HTTPTransportError: Error, Sendable, CustomStringConvertible {
 /// AsyncHTTPClient, one process-wide client (connection pool) on NIO's shared
 /// event loop group. It lives as long as the process, so it is never shut down.
 public struct AsyncHTTPTransport: HTTPTransport {
-    /// Responses larger than this are refused (attachments are read whole).
+    /// Responses read into memory larger than this are refused (downloads into a file have no limit).
     public static let maxResponseBytes = 1 << 30
 
     static let client: HTTPClient = {
@@ -84,12 +162,20 @@ public struct AsyncHTTPTransport: HTTPTransport {
         outgoing.method = HTTPMethod(rawValue: request.method)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let authorization { outgoing.headers.replaceOrAdd(name: "Authorization", value: authorization) }
-        if let body = request.body { outgoing.body = .bytes(ByteBuffer(data: body)) }
+        if let file = request.fileBody {
+            outgoing.body = .stream(file.chunks, length: .known(file.length))
+        } else if let body = request.body {
+            outgoing.body = .bytes(ByteBuffer(data: body))
+        }
         let deadline = TimeAmount.milliseconds(Int64(timeout * 1000))
         do {
             let response = try await Self.client.execute(outgoing, timeout: deadline)
             var headers: [String: String] = [:]
             for header in response.headers { headers[header.name.lowercased()] = header.value }
+            if let file = request.responseFile, (200..<300).contains(Int(response.status.code)) {
+                try await Self.write(response.body, to: file)
+                return HTTPResponseData(status: Int(response.status.code), headers: headers)
+            }
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return HTTPResponseData(status: Int(response.status.code), headers: headers, body: Data(buffer: body))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
@@ -101,6 +187,18 @@ public struct AsyncHTTPTransport: HTTPTransport {
             throw error
         } catch {
             throw HTTPTransportError.connection(String(describing: error))
+        }
+    }
+
+    /// Streams a response body into `file` (created or truncated: a retried download starts over).
+    static func write(_ body: HTTPClientResponse.Body, to file: URL) async throws {
+        guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = try? FileHandle(forWritingTo: file) else {
+            throw FerryError.io(path: file.path, detail: "cannot be created for a download")
+        }
+        defer { try? handle.close() }
+        for try await buffer in body {
+            try handle.write(contentsOf: Data(buffer: buffer))
         }
     }
 }

@@ -20,7 +20,7 @@ import GRDBSQLite
 ///
 /// An archive is used from one thread at a time; calls from other threads wait
 /// their turn on the connection's queue.
-public final class HelpDeskArchive: TargetConnector, Sendable {
+public final class HelpDeskArchive: KnowledgeBaseLinkTarget, Sendable {
     /// The archive file.
     public let url: URL
     public var location: String { url.path }
@@ -355,6 +355,9 @@ public final class HelpDeskArchive: TargetConnector, Sendable {
             return hosts
         }
     }
+
+    /// Comments in the archive are rows like any other: their links are rewritten too.
+    public var rewritesComments: Bool { true }
 
     /// The locale of a loaded KB record (sections and categories may have none).
     public func knowledgeBaseLocale(_ entity: EntityType, targetID: Int64) throws -> String? {

@@ -215,19 +215,24 @@ public struct LoadStage {
     // MARK: knowledge base links
 
     /// The rewriter for `target.kb_links`, or nil when no target URL is configured
-    /// or the target keeps no knowledge base (only the SQLite archive does today).
+    /// or the target keeps no knowledge base whose bodies can be rewritten.
     public func linkRewriter(_ target: any TargetConnector) throws -> KBLinkRewriter? {
         let settings = context.config.target.kbLinks
-        guard let template = settings.url, let archive = target as? HelpDeskArchive else { return nil }
-        return KBLinkRewriter(template: template, sourceHosts: Set(settings.sourceHosts).union(try archive.knowledgeBaseHosts()))
+        guard let template = settings.url, let knowledgeBase = target as? any KnowledgeBaseLinkTarget else { return nil }
+        return KBLinkRewriter(template: template, sourceHosts: Set(settings.sourceHosts).union(try knowledgeBase.knowledgeBaseHosts()))
     }
 
-    /// Resolves a link against the records loaded into the archive.
-    public static func resolver(_ archive: HelpDeskArchive) -> KBLinkRewriter.Resolve {
+    /// Resolves a link against the records loaded into the target.
+    public static func resolver(_ target: any KnowledgeBaseLinkTarget) -> KBLinkRewriter.Resolve {
         { link in
-            guard let id = try archive.targetID(link.entity, sourceID: link.sourceID) else { return nil }
-            return (id, try archive.knowledgeBaseLocale(link.entity, targetID: id))
+            guard let id = try target.targetID(link.entity, sourceID: link.sourceID) else { return nil }
+            return (id, try target.knowledgeBaseLocale(link.entity, targetID: id))
         }
+    }
+
+    /// Whether links in comments are rewritten: asked for, and the target can change loaded comments.
+    public func rewritesCommentLinks(_ target: any TargetConnector) -> Bool {
+        context.config.target.kbLinks.inComments && (target as? any KnowledgeBaseLinkTarget)?.rewritesComments == true
     }
 
     /// After every part is in: links into the source's knowledge base become
@@ -238,18 +243,22 @@ public struct LoadStage {
     /// Links whose record is not in the target stay as they are and are
     /// counted here; ferry-verify lists each with the record that holds it.
     func rewriteKnowledgeBaseLinks(_ target: any TargetConnector) throws {
-        guard let archive = target as? HelpDeskArchive else {
-            if context.config.target.kbLinks.url != nil {
-                reporter.warning("target.kb_links: links are rewritten in the SQLite archive only; with the \(context.config.target.type) target they are left as they are")
+        let settings = context.config.target.kbLinks
+        guard let knowledgeBase = target as? any KnowledgeBaseLinkTarget else {
+            if settings.url != nil {
+                reporter.warning("target.kb_links: the \(context.config.target.type) target keeps no knowledge base; links are left as they are")
             }
             return
         }
-        guard let rewriter = try linkRewriter(archive) else { return }
-        let resolve = Self.resolver(archive)
+        guard let rewriter = try linkRewriter(knowledgeBase) else { return }
+        if settings.inComments && !knowledgeBase.rewritesComments {
+            reporter.warning("target.kb_links.in_comments: the \(context.config.target.type) target cannot change a comment once loaded; links in comments are left as they are (article bodies and translations are rewritten)")
+        }
+        let resolve = Self.resolver(knowledgeBase)
         var unresolved = 0
         var changed = 0
-        try archive.transaction {
-            changed = try archive.rewriteHTML(includeComments: context.config.target.kbLinks.inComments) { entity, sourceID, html in
+        try knowledgeBase.transaction {
+            changed = try knowledgeBase.rewriteHTML(includeComments: rewritesCommentLinks(knowledgeBase)) { entity, sourceID, html in
                 let result = try rewriter.rewrite(html, resolve: resolve)
                 for link in result.unresolved {
                     unresolved += 1

@@ -142,9 +142,9 @@ public struct VerifyStage {
 
         // Every mapped record against the target.
         var comparer = RecordComparer(archive: archive)
-        if let rewriter = try load.linkRewriter(archive), let knowledgeBase = archive as? HelpDeskArchive {
+        if let rewriter = try load.linkRewriter(archive), let knowledgeBase = archive as? any KnowledgeBaseLinkTarget {
             comparer.links = try KnowledgeBaseLinkCheck(rewriter: rewriter, resolve: LoadStage.resolver(knowledgeBase),
-                                                        inComments: context.config.target.kbLinks.inComments,
+                                                        inComments: load.rewritesCommentLinks(archive),
                                                         csv: directory.url.appendingPathComponent("unresolved-links.csv"))
         }
         var differenceCount = 0

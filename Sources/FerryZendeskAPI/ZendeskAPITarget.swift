@@ -8,6 +8,8 @@ import Foundation
 ///   status polled to its end), matched by external_id (the record's own, else
 ///   `ferry:<system>:<id>`) and, for users, e-mail;
 /// - groups and ticket fields: created when no group or field of that name exists;
+/// - Help Center: categories, sections, articles with translations, article
+///   attachments (multipart, to their article), then links rewritten;
 /// - tickets: the Ticket Import API (`/api/v2/imports/tickets/create_many`, 100
 ///   a request), which keeps created_at, updated_at, solved_at, each comment's
 ///   author, time and public flag; attachments are uploaded first
@@ -18,8 +20,8 @@ import Foundation
 /// map (with the external_id it is imported under) before its import is sent:
 /// imports are sent without blind retries, and after any failure, or a crash,
 /// the pending tickets are looked up in Zendesk by external_id first, so none
-/// is imported twice. Knowledge base records are not loaded yet: they fail with
-/// a reason.
+/// is imported twice. The Help Center side (categories, sections, articles,
+/// translations, article attachments, link rewriting) is in ZendeskKnowledgeBase.swift.
 public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     public let location: String
     let settings: ZendeskAPISettings
@@ -29,7 +31,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     let log: @Sendable (String) -> Void
     private let json = CanonicalJSON()
 
-    private struct Queued<R> { var record: R; var hash: String; var wasLoaded: Bool }
+    struct Queued<R> { var record: R; var hash: String; var wasLoaded: Bool }
     private struct PendingTicket {
         var ticket: Ticket
         var hash: String
@@ -42,6 +44,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     private var categories: [Queued<KBCategory>] = []
     private var sections: [Queued<KBSection>] = []
     private var articles: [Queued<KBArticle>] = []
+    private var articleAttachments: [Queued<Attachment>] = []
     private var ticketIndex: [String: Int] = [:]
     private var commentTicket: [String: String] = [:]
     private var pendingPart: (fingerprint: String, part: String, digest: String, summary: String?)?
@@ -87,7 +90,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
 
     private func clearQueues() {
         organizations = []; users = []; tickets = []; ticketIndex = [:]; commentTicket = [:]; pendingPart = nil
-        categories = []; sections = []; articles = []
+        categories = []; sections = []; articles = []; articleAttachments = []
     }
 
     public func markPartLoaded(fingerprint: String, part: String, contentDigest: String, summary: String?) throws {
@@ -158,11 +161,12 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
             case let article as KBArticle:
                 articles.append(Queued(record: article, hash: contentHash, wasLoaded: wasLoaded))
                 return wasLoaded ? .updated(prior!.targetID!) : .created(0)
+            case let attachment as Attachment where attachment.parentType == .article:
+                // Uploaded to its article once the part's articles are written; a changed one replaces the old.
+                articleAttachments.append(Queued(record: attachment, hash: contentHash, wasLoaded: wasLoaded))
+                return wasLoaded ? .updated(prior!.targetID!) : .created(0)
             case let attachment as Attachment:
                 if wasLoaded { return prior!.contentHash == contentHash ? .unchanged(prior!.targetID!) : .updated(prior!.targetID!) }
-                guard attachment.parentType == .comment else {
-                    throw Failure(reason: "knowledge base attachments are not uploaded to the Help Center yet (docs/connectors/zendesk.md)")
-                }
                 guard let ticketID = commentTicket[attachment.parentID], let index = ticketIndex[ticketID] else {
                     throw Failure(reason: "comment \(attachment.parentID) is not being imported with its ticket in this part; an attachment is uploaded only with its comment")
                 }
@@ -261,6 +265,7 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
         try each(categories) { try writeCategory($0.record) }
         try each(sections) { try writeSection($0.record) }
         try each(articles) { try writeArticle($0.record, hash: $0.hash, existing: try state.entry(.kbArticles, $0.record.id)) }
+        try each(articleAttachments) { try writeArticleAttachment($0.record, hash: $0.hash, existing: try state.entry(.attachments, $0.record.id)) }
     }
 
     /// Runs a bulk job and returns its results in request order (by `index` when given).
@@ -444,10 +449,10 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
 
     private func upload(_ attachment: Attachment) throws -> String {
         let file = spool.url(attachment.sha256)
-        guard let data = FileManager.default.contents(atPath: file.path) else {
+        guard FileManager.default.fileExists(atPath: file.path) else {
             throw Failure(reason: "the bytes of attachment \(attachment.id) (SHA-256 \(attachment.sha256)) are not in the bundle")
         }
-        let reply = try check(try client.upload("/api/v2/uploads.json", query: [("filename", attachment.fileName)], data: data,
+        let reply = try check(try client.upload("/api/v2/uploads.json", query: [("filename", attachment.fileName)], file: file,
                                                 contentType: attachment.contentType ?? "application/octet-stream"), "upload of \(attachment.fileName)")
         guard let token = (reply.object?["upload"] as? ZObject)?["token"] as? String else { throw client.unexpected("POST", "/api/v2/uploads.json", reply) }
         try state.addBlob(sha256: attachment.sha256, size: attachment.size)

@@ -56,8 +56,10 @@ final class ZendeskReadBack: @unchecked Sendable {
                 .sorted { $0.locale < $1.locale }
             return a as! R
         case var a as Attachment:
-            // Zendesk decides the content type of an upload, and imported attachments are not inline.
-            a.contentType = nil; a.inline = false
+            // Zendesk decides the content type of an upload, and imported ticket attachments are
+            // not inline; an article attachment keeps its inline flag.
+            a.contentType = nil
+            if a.parentType != .article { a.inline = false }
             return a as! R
         default:
             return record
@@ -158,17 +160,21 @@ final class ZendeskReadBack: @unchecked Sendable {
                 c.bodyPlain = z["plain_body"] as? String ?? ""
             }
             return c as? R
+        case var a as Attachment where a.parentType == .article:
+            // An article attachment's target ID is its own: found among its article's attachments.
+            guard let article = try state.loaded(.kbArticles, a.parentID)?.targetID,
+                  let match = try client.allBlocking("/api/v2/help_center/articles/\(article)/attachments.json", key: "article_attachments")
+                      .first(where: { ZendeskAPITarget.int($0["id"]) == target }),
+                  let url = match["content_url"] as? String, let digest = try download(url) else { return nil }
+            (a.sha256, a.size) = digest
+            a.fileName = match["file_name"] as? String ?? ""
+            a.inline = match["inline"] as? Bool ?? false
+            return a as? R
         case var a as Attachment:
             guard let (parent, ticket) = try loaded(Comment.self, a.parentID), let z = try comment(parent, ticket: ticket),
                   let match = (z["attachments"] as? [ZObject] ?? []).first(where: { $0["file_name"] as? String == a.fileName }),
-                  let url = match["content_url"] as? String else { return nil }
-            _ = target
-            let spool = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-zendesk-verify")
-            guard let file = try client.download(url, into: spool) else { return nil }
-            defer { try? FileManager.default.removeItem(at: file) }
-            let data = try Data(contentsOf: file)
-            a.sha256 = Hash.sha256(data)
-            a.size = UInt64(data.count)
+                  let url = match["content_url"] as? String, let digest = try download(url) else { return nil }
+            (a.sha256, a.size) = digest
             a.fileName = match["file_name"] as? String ?? ""
             return a as? R
         case var c as KBCategory:
@@ -204,6 +210,14 @@ final class ZendeskReadBack: @unchecked Sendable {
         default:
             return nil
         }
+    }
+
+    /// SHA-256 and size of the bytes at an attachment's content_url (hashed from a temporary file, never held whole).
+    private func download(_ url: String) throws -> (String, UInt64)? {
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-zendesk-verify")
+        guard let file = try client.download(url, into: spool) else { return nil }
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try Hash.sha256(fileAt: file)
     }
 
     /// The Zendesk comment a loaded comment became: same time and author (the import keeps both).

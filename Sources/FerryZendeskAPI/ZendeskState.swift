@@ -41,6 +41,9 @@ final class ZendeskState: @unchecked Sendable {
                         fingerprint TEXT NOT NULL, part TEXT NOT NULL, content_digest TEXT NOT NULL, summary TEXT,
                         PRIMARY KEY (fingerprint, part));
                     CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL);
+                    CREATE TABLE IF NOT EXISTS kb_rewrites (
+                        source_id TEXT NOT NULL, locale TEXT NOT NULL, digest TEXT NOT NULL,
+                        PRIMARY KEY (source_id, locale));
                     """)
             }
         } catch let error as DatabaseError {
@@ -155,5 +158,44 @@ final class ZendeskState: @unchecked Sendable {
         try io { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM id_map WHERE entity = ? AND status = 'loaded' AND \(clause)", arguments: [entity.rawValue, value]) ?? 0
         }
+    }
+
+    /// Loaded records of one kind in source ID order, `limit` at a time after `after`.
+    func loadedRecords(_ entity: EntityType, after: String, limit: Int) throws -> [(sourceID: String, targetID: Int64, record: String)] {
+        try io { db in
+            try Row.fetchAll(db, sql: """
+                SELECT source_id, target_id, record FROM id_map
+                WHERE entity = ? AND status = 'loaded' AND source_id > ? AND target_id IS NOT NULL AND record IS NOT NULL
+                ORDER BY source_id LIMIT ?
+                """, arguments: [entity.rawValue, after, limit]).map { ($0[0], $0[1], $0[2]) }
+        }
+    }
+
+    /// The target IDs of loaded records with this lookup key (an article's attachments).
+    func loadedTargetIDs(_ entity: EntityType, lookupKey: String) throws -> Set<Int64> {
+        try io { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT target_id FROM id_map WHERE entity = ? AND status = 'loaded' AND lookup_key = ? AND target_id IS NOT NULL",
+                                   arguments: [entity.rawValue, lookupKey]))
+        }
+    }
+
+    // MARK: Knowledge base link rewriting
+
+    /// SHA-256 of the body last written for an article translation by the link rewriting; nil while Zendesk holds the body as loaded.
+    func rewrittenDigest(article sourceID: String, locale: String) throws -> String? {
+        try io { db in
+            try String.fetchOne(db, sql: "SELECT digest FROM kb_rewrites WHERE source_id = ? AND locale = ?", arguments: [sourceID, locale])
+        }
+    }
+
+    func setRewritten(article sourceID: String, locale: String, digest: String) throws {
+        try io { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO kb_rewrites (source_id, locale, digest) VALUES (?, ?, ?)", arguments: [sourceID, locale, digest])
+        }
+    }
+
+    /// An article written again (created, or its translations updated) holds its bodies as loaded.
+    func clearRewritten(article sourceID: String) throws {
+        try io { db in try db.execute(sql: "DELETE FROM kb_rewrites WHERE source_id = ?", arguments: [sourceID]) }
     }
 }

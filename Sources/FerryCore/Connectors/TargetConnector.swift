@@ -99,3 +99,22 @@ public protocol TargetConnector: AnyObject {
 extension TargetConnector {
     public func comparable<R: CanonicalRecord>(_ record: R) -> R { record }
 }
+
+/// A target whose knowledge base bodies Ferry rewrites after the load
+/// (`target.kb_links`): links into the source's help center become links to
+/// the target's articles, sections and categories. Links can only be resolved
+/// once every part is in, so the rewriting runs over what the target holds,
+/// and it must be idempotent: a rerun, a replay or a delta rewrites only what
+/// became resolvable since. The SQLite archive and the Zendesk target have it.
+public protocol KnowledgeBaseLinkTarget: TargetConnector {
+    /// The hosts of the source's own knowledge base URLs, as the loaded records name them.
+    func knowledgeBaseHosts() throws -> Set<String>
+    /// The locale of a loaded category, section or article, by its target ID.
+    func knowledgeBaseLocale(_ entity: EntityType, targetID: Int64) throws -> String?
+    /// Whether comment bodies can still be changed once loaded (Zendesk's imported comments cannot).
+    var rewritesComments: Bool { get }
+    /// Passes every loaded article body, translation body and (with
+    /// `includeComments`) comment body through `transform` (entity, source ID,
+    /// HTML -> new HTML) and writes what changed. Returns how many bodies changed.
+    func rewriteHTML(includeComments: Bool, _ transform: (EntityType, String, String) throws -> String?) throws -> Int
+}

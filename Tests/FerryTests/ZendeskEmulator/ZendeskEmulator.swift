@@ -246,9 +246,12 @@ final class ZendeskEmulator: @unchecked Sendable {
                 response = Response(status: status, headers: [("Content-Type", "text/html")], body: Data("<html><body>\(status) Service Unavailable</body></html>".utf8))
             }
         } else {
+            writes.contentType = headers.first(name: "content-type") ?? ""
             response = route(method: method, path: path, query: query, body: body)
-            let lose = writes.failAfterProcessing.contains(number) || (writes.failAfterProcessingPaths[path] ?? 0) > 0
+            let suffix = method == "POST" ? writes.failAfterProcessingPostSuffixes.keys.first(where: { path.hasSuffix($0) && writes.failAfterProcessingPostSuffixes[$0]! > 0 }) : nil
+            let lose = writes.failAfterProcessing.contains(number) || (writes.failAfterProcessingPaths[path] ?? 0) > 0 || suffix != nil
             if (writes.failAfterProcessingPaths[path] ?? 0) > 0 { writes.failAfterProcessingPaths[path]! -= 1 }
+            if let suffix { writes.failAfterProcessingPostSuffixes[suffix]! -= 1 }
             if lose {
                 // Carried out, but the answer is lost: a client that repeats the request blindly duplicates.
                 wasInjected = true

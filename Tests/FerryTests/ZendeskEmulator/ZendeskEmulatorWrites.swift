@@ -11,7 +11,13 @@ final class EmulatorWrites: @unchecked Sendable {
     var failAfterProcessing: Set<Int> = []
     /// Path -> how many of its next requests are answered 500 after being carried out.
     var failAfterProcessingPaths: [String: Int] = [:]
+    /// Path ending -> how many of the next POSTs to a path ending so are answered 500 after being carried out.
+    var failAfterProcessingPostSuffixes: [String: Int] = [:]
     var importedTicketCount = 0
+    /// The Content-Type of the request being answered (multipart uploads need its boundary).
+    var contentType = ""
+    /// Article attachments created, deleted included (a duplicate upload shows here).
+    var articleAttachmentUploads = 0
 }
 
 extension ZendeskEmulator {
@@ -84,7 +90,7 @@ extension ZendeskEmulator {
         default:
             break
         }
-        if let response = helpCenterWrite(method: method, path: path, segments: segments, object: object) { return response }
+        if let response = helpCenterWrite(method: method, path: path, segments: segments, object: object, body: body) { return response }
         if method == "GET", segments.count == 4, segments[0] == "api", segments[2] == "job_statuses" {
             let id = segments[3].replacingOccurrences(of: ".json", with: "")
             guard let job = writes.jobs[id] else { return Self.error(404, "RecordNotFound", "Not found") }
@@ -195,7 +201,7 @@ extension ZendeskEmulator {
 
 extension ZendeskEmulator {
     /// Help Center: categories, sections, articles and translations, as the Help Center API creates them.
-    func helpCenterWrite(method: String, path: String, segments: [String], object: Object?) -> Response? {
+    func helpCenterWrite(method: String, path: String, segments: [String], object: Object?, body: Data) -> Response? {
         guard segments.count >= 4, segments[0] == "api", segments[1] == "v2" else { return nil }
         let now = Self.iso(Int64(Date().timeIntervalSince1970))
         if method == "GET", path == "/api/v2/guide/permission_groups.json" {
@@ -256,9 +262,81 @@ extension ZendeskEmulator {
             guard let id = Int64(rest[1]), let index = translations[id]?.firstIndex(where: { ($0["locale"] as? String) == rest[3] }) else { return Self.error(404, "RecordNotFound", "Not found") }
             for (k, v) in object?["translation"] as? Object ?? [:] { translations[id]![index][k] = v }
             translations[id]![index]["updated_at"] = now
+            // The source locale's translation is the article's own title and body.
+            if let a = articles.firstIndex(where: { Self.id($0) == id }), articles[a]["source_locale"] as? String == rest[3] {
+                for key in ["title", "body", "draft"] { if let value = translations[id]![index][key] { articles[a][key] = value } }
+                articles[a]["updated_at"] = now
+            }
             return Self.json(200, ["translation": translations[id]![index]])
+        case ("POST", 3) where rest[0] == "articles" && rest[2] == "attachments":
+            // Create Article Attachment: multipart/form-data with `file` and an optional `inline`.
+            guard let id = Int64(rest[1]), articles.contains(where: { Self.id($0) == id }) else { return Self.error(404, "RecordNotFound", "Not found") }
+            guard let form = Self.multipart(writes.contentType, body), let file = form.first(where: { $0.name == "file" && $0.fileName != nil }) else {
+                violation("POST \(path): not multipart/form-data with a file part (content type \(writes.contentType))")
+                return Self.error(400, "InvalidValue", "file is required")
+            }
+            let inline = form.first(where: { $0.name == "inline" }).map { String(decoding: $0.data, as: UTF8.self) == "true" } ?? false
+            let attachmentID = newID()
+            let token = "art\(attachmentID)"
+            let type = file.contentType ?? "application/octet-stream"
+            files[token] = (file.fileName!, type, file.data)
+            let name = file.fileName!.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "file"
+            let attachment: Object = ["id": attachmentID, "url": "\(base)/api/v2/help_center/articles/attachments/\(attachmentID).json", "article_id": id,
+                                      "file_name": file.fileName!, "content_url": "\(base)/attachments/token/\(token)/?name=\(name)", "content_type": type,
+                                      "size": file.data.count, "inline": inline, "created_at": now, "updated_at": now]
+            articleAttachments[id, default: []].append(attachment)
+            writes.articleAttachmentUploads += 1
+            return Self.json(201, ["article_attachment": attachment])
+        case ("DELETE", 3) where rest[0] == "articles" && rest[1] == "attachments":
+            guard let id = Int64(rest[2]) else { return Self.error(404, "RecordNotFound", "Not found") }
+            var found = false
+            for key in articleAttachments.keys { let before = articleAttachments[key]!.count; articleAttachments[key]!.removeAll { Self.id($0) == id }; found = found || articleAttachments[key]!.count != before }
+            return found ? Response(status: 204) : Self.error(404, "RecordNotFound", "Not found")
         default:
             return nil
+        }
+    }
+}
+
+extension ZendeskEmulator {
+    struct FormPart { var name: String; var fileName: String?; var contentType: String?; var data: Data }
+
+    /// The parts of a multipart/form-data body (RFC 7578), or nil when the
+    /// content type is not multipart/form-data with a boundary or a part is malformed.
+    static func multipart(_ contentType: String, _ body: Data) -> [FormPart]? {
+        guard contentType.lowercased().hasPrefix("multipart/form-data"),
+              let boundary = contentType.components(separatedBy: "boundary=").dropFirst().first?.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) else { return nil }
+        let delimiter = Data("--\(boundary)".utf8)
+        let crlf = Data("\r\n".utf8)
+        let headerEnd = Data("\r\n\r\n".utf8)
+        var parts: [FormPart] = []
+        var cursor = body.startIndex
+        guard let first = body.range(of: delimiter, in: cursor..<body.endIndex), first.lowerBound == body.startIndex else { return nil }
+        cursor = first.upperBound
+        while true {
+            // "--" after a delimiter ends the body.
+            if body[cursor...].starts(with: Data("--".utf8)) { return parts }
+            guard body[cursor...].starts(with: crlf) else { return nil }
+            cursor += crlf.count
+            guard let headersRange = body.range(of: headerEnd, in: cursor..<body.endIndex),
+                  let next = body.range(of: crlf + delimiter, in: headersRange.upperBound..<body.endIndex) else { return nil }
+            let headers = String(decoding: body[cursor..<headersRange.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+            var part = FormPart(name: "", fileName: nil, contentType: nil, data: Data(body[headersRange.upperBound..<next.lowerBound]))
+            for header in headers {
+                let lower = header.lowercased()
+                if lower.hasPrefix("content-disposition:") {
+                    for item in header.components(separatedBy: ";").dropFirst() {
+                        let pair = item.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+                        guard pair.count == 2 else { continue }
+                        let value = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")).removingPercentEncoding ?? pair[1]
+                        if pair[0] == "name" { part.name = value } else if pair[0] == "filename" { part.fileName = value }
+                    }
+                } else if lower.hasPrefix("content-type:") {
+                    part.contentType = String(header.dropFirst("content-type:".count)).trimmingCharacters(in: .whitespaces)
+                }
+            }
+            parts.append(part)
+            cursor = next.upperBound
         }
     }
 }
