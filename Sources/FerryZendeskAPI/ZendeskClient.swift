@@ -302,6 +302,9 @@ public final class ZendeskClient: @unchecked Sendable {
         var sameHost = true
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("download-\(UUID().uuidString)")
+        // Whatever ends without the file handed over leaves no partial download behind.
+        var handedOver = false
+        defer { if !handedOver { try? FileManager.default.removeItem(at: file) } }
         for _ in 0..<5 {
             let spec = HTTPRequestSpec(method: "GET", url: target, responseFile: file)
             let response = sameHost ? try api.sendBlocking(spec) : try plain.sendBlocking(spec)
@@ -316,11 +319,11 @@ public final class ZendeskClient: @unchecked Sendable {
                 _ = try check(spec, response)
                 throw FerryError.remote(service: service, detail: "GET \(target): HTTP \(response.status)", hint: "the attachment cannot be downloaded; run the stage again later")
             }
-            guard FileManager.default.fileExists(atPath: file.path) else {
+            if !FileManager.default.fileExists(atPath: file.path) {
                 // A transport that does not stream (a test's) hands the bytes over in the response.
                 try response.body.write(to: file, options: .atomic)
-                return file
             }
+            handedOver = true
             return file
         }
         throw FerryError.remote(service: service, detail: "GET \(address): too many redirects", hint: "the attachment URL leads nowhere")
