@@ -67,11 +67,19 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // The local ID map and loaded-parts store that the API targets (RT, Zendesk) share.
+        .target(
+            name: "FerryAPITarget",
+            dependencies: [
+                "FerryCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // Request Tracker 5 over its REST2 API: target (load, verify) and source (extract).
         .target(
             name: "FerryRT",
             dependencies: [
-                "FerryCore", "FerryHTTP",
+                "FerryCore", "FerryHTTP", "FerryAPITarget",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -79,7 +87,7 @@ let package = Package(
         .target(
             name: "FerryZendeskAPI",
             dependencies: [
-                "FerryCore", "FerryZendesk", "FerryHTTP",
+                "FerryCore", "FerryZendesk", "FerryHTTP", "FerryAPITarget",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

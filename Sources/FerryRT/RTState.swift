@@ -1,3 +1,4 @@
+import FerryAPITarget
 import FerryCore
 import Foundation
 import GRDB
@@ -12,10 +13,7 @@ import GRDB
 /// custom field, or by the comment's "[Ferry: comment …]" header) before it
 /// creates anything. Users, queues and custom fields are always looked up by
 /// name first.
-final class RTState: @unchecked Sendable {
-    let url: URL
-    private let queue: DatabaseQueue
-
+final class RTState: APITargetState, @unchecked Sendable {
     struct Entry {
         var targetID: Int64?
         var targetName: String?
@@ -27,38 +25,10 @@ final class RTState: @unchecked Sendable {
     }
 
     init(url: URL) throws {
-        self.url = url
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
-            queue = try DatabaseQueue(path: url.path, configuration: configuration)
-            try queue.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS id_map (
-                        entity TEXT NOT NULL, source_id TEXT NOT NULL, target_id INTEGER, target_name TEXT,
-                        content_hash TEXT, status TEXT NOT NULL, reason TEXT, record TEXT, deleted_in_source TEXT,
-                        updated_at TEXT NOT NULL, PRIMARY KEY (entity, source_id));
-                    CREATE INDEX IF NOT EXISTS id_map_target ON id_map (entity, target_id);
-                    CREATE INDEX IF NOT EXISTS id_map_name ON id_map (entity, target_name);
-                    CREATE TABLE IF NOT EXISTS loaded_parts (
-                        fingerprint TEXT NOT NULL, part TEXT NOT NULL, content_digest TEXT NOT NULL, summary TEXT,
-                        PRIMARY KEY (fingerprint, part));
-                    CREATE TABLE IF NOT EXISTS rt_attachments (sha256 TEXT NOT NULL, attachment_id INTEGER NOT NULL, PRIMARY KEY (sha256, attachment_id));
-                    """)
-            }
-        } catch let error as DatabaseError {
-            throw FerryError.io(path: url.path, detail: "the RT load's ID map cannot be opened: \(error.message ?? "\(error)")")
-        }
-    }
-
-    private func io<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try queue.write(body) } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                throw FerryError.locked(path: url.path, holder: "another ferry process")
-            }
-            throw FerryError.io(path: url.path, detail: error.message ?? "\(error)")
-        }
+        try super.init(url: url, label: "the RT load's ID map", idMapColumns: "target_name TEXT", schema: """
+            CREATE INDEX IF NOT EXISTS id_map_name ON id_map (entity, target_name);
+            CREATE TABLE IF NOT EXISTS rt_attachments (sha256 TEXT NOT NULL, attachment_id INTEGER NOT NULL, PRIMARY KEY (sha256, attachment_id));
+            """)
     }
 
     func entry(_ entity: EntityType, _ sourceID: String) throws -> Entry? {
@@ -97,62 +67,11 @@ final class RTState: @unchecked Sendable {
         }
     }
 
-    func setFailed(_ entity: EntityType, _ sourceID: String, hash: String, reason: String) throws {
-        try io { db in
-            try db.execute(sql: """
-                INSERT INTO id_map (entity, source_id, content_hash, status, reason, updated_at) VALUES (?, ?, ?, 'failed', ?, ?)
-                ON CONFLICT (entity, source_id) DO UPDATE SET status = 'failed', reason = excluded.reason,
-                    content_hash = excluded.content_hash, updated_at = excluded.updated_at
-                """, arguments: [entity.rawValue, sourceID, hash, reason, Clock.nowISO8601()])
-        }
-    }
-
-    func markDeleted(_ entity: EntityType, _ sourceID: String, reason: String) throws {
-        try io { db in
-            try db.execute(sql: "UPDATE id_map SET deleted_in_source = ? WHERE entity = ? AND source_id = ?", arguments: [reason, entity.rawValue, sourceID])
-        }
-    }
-
-    /// The source ID of a loaded RT object, by its RT id.
-    func sourceID(_ entity: EntityType, targetID: Int64) throws -> String? {
-        try io { db in
-            try String.fetchOne(db, sql: "SELECT source_id FROM id_map WHERE entity = ? AND target_id = ? AND status = 'loaded' ORDER BY source_id LIMIT 1",
-                                arguments: [entity.rawValue, targetID])
-        }
-    }
-
     /// The source ID of a loaded RT object, by its RT name (users, queues, organizations).
     func sourceID(_ entity: EntityType, targetName: String) throws -> String? {
         try io { db in
             try String.fetchOne(db, sql: "SELECT source_id FROM id_map WHERE entity = ? AND target_name = ? AND status = 'loaded' ORDER BY source_id LIMIT 1",
                                 arguments: [entity.rawValue, targetName])
-        }
-    }
-
-    func failed() throws -> [(entity: EntityType, sourceID: String)] {
-        try io { db in
-            try Row.fetchAll(db, sql: "SELECT entity, source_id FROM id_map WHERE status = 'failed' ORDER BY entity, source_id").compactMap { row in
-                EntityType(rawValue: row[0]).map { ($0, row[1] as String) }
-            }
-        }
-    }
-
-    func isPartLoaded(fingerprint: String, part: String, digest: String) throws -> Bool {
-        try io { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM loaded_parts WHERE fingerprint = ? AND part = ? AND content_digest = ?", arguments: [fingerprint, part, digest]) ?? false
-        }
-    }
-
-    func partSummary(fingerprint: String, part: String) throws -> String? {
-        try io { db in
-            try String.fetchOne(db, sql: "SELECT summary FROM loaded_parts WHERE fingerprint = ? AND part = ?", arguments: [fingerprint, part])
-        }
-    }
-
-    func markPart(fingerprint: String, part: String, digest: String, summary: String?) throws {
-        try io { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO loaded_parts (fingerprint, part, content_digest, summary) VALUES (?, ?, ?, ?)",
-                           arguments: [fingerprint, part, digest, summary])
         }
     }
 

@@ -1,3 +1,4 @@
+import FerryAPITarget
 import FerryCore
 import Foundation
 import GRDB
@@ -9,10 +10,7 @@ import GRDB
 /// before its import is sent, and `loaded` only once Zendesk reported its id; a
 /// pending ticket makes the next attempt look for it in Zendesk by external_id
 /// before importing anything again.
-final class ZendeskState: @unchecked Sendable {
-    let url: URL
-    private let queue: DatabaseQueue
-
+final class ZendeskState: APITargetState, @unchecked Sendable {
     struct Entry {
         var targetID: Int64?
         var contentHash: String?
@@ -24,40 +22,12 @@ final class ZendeskState: @unchecked Sendable {
     }
 
     init(url: URL) throws {
-        self.url = url
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
-            queue = try DatabaseQueue(path: url.path, configuration: configuration)
-            try queue.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS id_map (
-                        entity TEXT NOT NULL, source_id TEXT NOT NULL, target_id INTEGER, content_hash TEXT, status TEXT NOT NULL,
-                        reason TEXT, lookup_key TEXT, record TEXT, deleted_in_source TEXT, updated_at TEXT NOT NULL,
-                        PRIMARY KEY (entity, source_id));
-                    CREATE INDEX IF NOT EXISTS id_map_target ON id_map (entity, target_id);
-                    CREATE TABLE IF NOT EXISTS loaded_parts (
-                        fingerprint TEXT NOT NULL, part TEXT NOT NULL, content_digest TEXT NOT NULL, summary TEXT,
-                        PRIMARY KEY (fingerprint, part));
-                    CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL);
-                    CREATE TABLE IF NOT EXISTS kb_rewrites (
-                        source_id TEXT NOT NULL, locale TEXT NOT NULL, digest TEXT NOT NULL,
-                        PRIMARY KEY (source_id, locale));
-                    """)
-            }
-        } catch let error as DatabaseError {
-            throw FerryError.io(path: url.path, detail: "the Zendesk load's ID map cannot be opened: \(error.message ?? "\(error)")")
-        }
-    }
-
-    private func io<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try queue.write(body) } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                throw FerryError.locked(path: url.path, holder: "another ferry process")
-            }
-            throw FerryError.io(path: url.path, detail: error.message ?? "\(error)")
-        }
+        try super.init(url: url, label: "the Zendesk load's ID map", idMapColumns: "lookup_key TEXT", schema: """
+            CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS kb_rewrites (
+                source_id TEXT NOT NULL, locale TEXT NOT NULL, digest TEXT NOT NULL,
+                PRIMARY KEY (source_id, locale));
+            """)
     }
 
     func entry(_ entity: EntityType, _ sourceID: String) throws -> Entry? {
@@ -93,56 +63,6 @@ final class ZendeskState: @unchecked Sendable {
                 ON CONFLICT (entity, source_id) DO UPDATE SET status = 'pending', content_hash = excluded.content_hash,
                     lookup_key = excluded.lookup_key, updated_at = excluded.updated_at
                 """, arguments: [entity.rawValue, sourceID, hash, lookupKey, Clock.nowISO8601()])
-        }
-    }
-
-    func setFailed(_ entity: EntityType, _ sourceID: String, hash: String, reason: String) throws {
-        try io { db in
-            try db.execute(sql: """
-                INSERT INTO id_map (entity, source_id, content_hash, status, reason, updated_at) VALUES (?, ?, ?, 'failed', ?, ?)
-                ON CONFLICT (entity, source_id) DO UPDATE SET status = 'failed', reason = excluded.reason,
-                    content_hash = excluded.content_hash, updated_at = excluded.updated_at
-                """, arguments: [entity.rawValue, sourceID, hash, reason, Clock.nowISO8601()])
-        }
-    }
-
-    func markDeleted(_ entity: EntityType, _ sourceID: String, reason: String) throws {
-        try io { db in
-            try db.execute(sql: "UPDATE id_map SET deleted_in_source = ? WHERE entity = ? AND source_id = ?", arguments: [reason, entity.rawValue, sourceID])
-        }
-    }
-
-    func sourceID(_ entity: EntityType, targetID: Int64) throws -> String? {
-        try io { db in
-            try String.fetchOne(db, sql: "SELECT source_id FROM id_map WHERE entity = ? AND target_id = ? AND status = 'loaded' ORDER BY source_id LIMIT 1",
-                                arguments: [entity.rawValue, targetID])
-        }
-    }
-
-    func failed() throws -> [(entity: EntityType, sourceID: String)] {
-        try io { db in
-            try Row.fetchAll(db, sql: "SELECT entity, source_id FROM id_map WHERE status = 'failed' ORDER BY entity, source_id").compactMap { row in
-                EntityType(rawValue: row[0]).map { ($0, row[1] as String) }
-            }
-        }
-    }
-
-    func isPartLoaded(fingerprint: String, part: String, digest: String) throws -> Bool {
-        try io { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM loaded_parts WHERE fingerprint = ? AND part = ? AND content_digest = ?", arguments: [fingerprint, part, digest]) ?? false
-        }
-    }
-
-    func partSummary(fingerprint: String, part: String) throws -> String? {
-        try io { db in
-            try String.fetchOne(db, sql: "SELECT summary FROM loaded_parts WHERE fingerprint = ? AND part = ?", arguments: [fingerprint, part])
-        }
-    }
-
-    func markPart(fingerprint: String, part: String, digest: String, summary: String?) throws {
-        try io { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO loaded_parts (fingerprint, part, content_digest, summary) VALUES (?, ?, ?, ?)",
-                           arguments: [fingerprint, part, digest, summary])
         }
     }
 
