@@ -271,24 +271,36 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
     /// Runs a bulk job and returns its results in request order (by `index` when given).
     private func job(_ path: String, body: ZObject, count: Int, what: String) throws -> [ZObject?] {
         let reply = try check(try client.request("POST", path, body: body), what)
-        guard var status = reply.object?["job_status"] as? ZObject, let id = status["id"] as? String ?? (status["id"].map { "\($0)" }) else {
+        guard let started = reply.object?["job_status"] as? ZObject, let id = started["id"] as? String ?? (started["id"].map { "\($0)" }) else {
             throw client.unexpected("POST", path, reply)
         }
-        var wait = 0.05
-        while !["completed", "failed", "killed"].contains(status["status"] as? String ?? "") {
-            Thread.sleep(forTimeInterval: wait)
-            wait = min(wait * 2, 5)
-            guard let polled = try client.get("/api/v2/job_statuses/\(id).json")?["job_status"] as? ZObject else {
-                throw FerryError.remote(service: client.service, detail: "job status \(id) of \(what) disappeared", hint: "run the load again: it resumes and finds what was written")
-            }
-            status = polled
+        guard let status = try endOfJob(started, id: id) else {
+            throw FerryError.remote(service: client.service, detail: "job status \(id) of \(what) disappeared", hint: "run the load again: it resumes and finds what was written")
         }
         guard status["status"] as? String == "completed" else {
             throw Failure(reason: "Zendesk's job for \(what) ended \(status["status"] ?? "?"): \(status["message"] ?? "")")
         }
+        return Self.results(of: status, count: count)
+    }
+
+    /// A job status polled (backing off to 5 s) until it completed, failed or was killed; nil when it disappeared.
+    private func endOfJob(_ status: ZObject, id: String) throws -> ZObject? {
+        var current = status
+        var wait = 0.05
+        while !["completed", "failed", "killed"].contains(current["status"] as? String ?? "") {
+            Thread.sleep(forTimeInterval: wait)
+            wait = min(wait * 2, 5)
+            guard let polled = try client.get("/api/v2/job_statuses/\(id).json")?["job_status"] as? ZObject else { return nil }
+            current = polled
+        }
+        return current
+    }
+
+    /// A finished job's results in request order (by `index` when given).
+    private static func results(of status: ZObject, count: Int) -> [ZObject?] {
         var results = [ZObject?](repeating: nil, count: count)
         for (position, result) in (status["results"] as? [ZObject] ?? []).enumerated() {
-            let index = Self.int(result["index"]).map(Int.init) ?? position
+            let index = int(result["index"]).map(Int.init) ?? position
             if index >= 0 && index < count { results[index] = result }
         }
         return results
@@ -522,25 +534,13 @@ public final class ZendeskAPITarget: TargetConnector, @unchecked Sendable {
         guard reply.ok, let status = reply.object?["job_status"] as? ZObject, let id = status["id"].map({ "\($0)" }) else {
             throw Failure(reason: "Zendesk refused the import: HTTP \(reply.status): \(reply.message)")
         }
-        var current = status
-        var wait = 0.05
-        while !["completed", "failed", "killed"].contains(current["status"] as? String ?? "") {
-            Thread.sleep(forTimeInterval: wait)
-            wait = min(wait * 2, 5)
-            guard let polled = try client.get("/api/v2/job_statuses/\(id).json")?["job_status"] as? ZObject else {
-                throw FerryError.unavailable(service: client.service, detail: "job status \(id) of a ticket import disappeared", hint: "run the load again")
-            }
-            current = polled
+        guard let current = try endOfJob(status, id: id) else {
+            throw FerryError.unavailable(service: client.service, detail: "job status \(id) of a ticket import disappeared", hint: "run the load again")
         }
         guard current["status"] as? String == "completed" else {
             throw FerryError.unavailable(service: client.service, detail: "ticket import job \(id) ended \(current["status"] ?? "?")", hint: "run the load again")
         }
-        var results = [ZObject?](repeating: nil, count: objects.count)
-        for (position, result) in (current["results"] as? [ZObject] ?? []).enumerated() {
-            let index = Self.int(result["index"]).map(Int.init) ?? position
-            if index >= 0 && index < objects.count { results[index] = result }
-        }
-        return results
+        return Self.results(of: current, count: objects.count)
     }
 
     /// A ticket imported earlier whose fields changed: Ticket Import cannot
